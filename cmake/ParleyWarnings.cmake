@@ -1,0 +1,22 @@
+# Project-wide compiler flags: warnings on (and fatal by default), optional sanitizers.
+set(PARLEY_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor
+    -Wcast-align -Wunused -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough)
+if(PARLEY_WERROR)
+  list(APPEND PARLEY_WARNINGS -Werror)
+endif()
+
+if(PARLEY_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+
+# parley_library(NAME <target> [PURE] SOURCES ... DEPS ...)
+# Declares one of Parley's libraries: public headers in include/parley/<name>/,
+# warnings as above. DEPS are the only edges this library may use.
+function(parley_library target)
+  cmake_parse_arguments(PL "" "" "SOURCES;DEPS" ${ARGN})
+  add_library(${target} STATIC ${PL_SOURCES})
+  target_include_directories(${target} PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/include)
+  target_compile_options(${target} PRIVATE ${PARLEY_WARNINGS})
+  target_link_libraries(${target} PUBLIC ${PL_DEPS})
+endfunction()

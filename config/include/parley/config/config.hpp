@@ -1,0 +1,96 @@
+// parley.toml -> typed, validated configuration. Only server/ reads this; every other module
+// takes its own Options struct, which server/ fills from these values.
+//
+// Errors are values: loadFile/loadString return the first problem in file order as a
+// ConfigError that names file, line, column and key, e.g.
+//   parley.toml:12:9: sip.listen[1]: unknown transport "sctp"
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <tl/expected.hpp>
+
+#include "parley/config/listen_address.hpp"
+
+namespace parley::config {
+
+enum class LogLevel { Trace, Debug, Info, Warn, Error };
+enum class LogFormat { Text, Json };
+
+// A problem in a config file. line/column are 1-based; 0 means "no position" (e.g. the file
+// could not be read). key is the dotted path with array indices ("sip.listen[1]"), or empty
+// when the problem is not about one key (TOML syntax errors, I/O errors).
+struct ConfigError {
+  std::string file;
+  int line = 0;
+  int column = 0;
+  std::string key;
+  std::string message;
+
+  // "file:line:column: key: message"; the "key: " part is left out when key is empty and
+  // ":line:column" when line is 0.
+  [[nodiscard]] std::string format() const;
+
+  friend bool operator==(const ConfigError&, const ConfigError&) = default;
+};
+
+// [node]: identity of this process and how it logs.
+struct NodeConfig {
+  std::string id = "parley-1";  ///< unique per node; [A-Za-z0-9._-]{1,64}
+  LogLevel logLevel = LogLevel::Info;
+  LogFormat logFormat = LogFormat::Text;
+  /// Time to finish in-flight transactions after SIGINT/SIGTERM (0..60 s).
+  std::chrono::seconds shutdownTimeout{5};
+
+  friend bool operator==(const NodeConfig&, const NodeConfig&) = default;
+};
+
+// [sip]: the SIP side: served domains, sockets and input caps.
+struct SipConfig {
+  /// SIP domains whose users Parley serves; lower-case DNS names, non-empty, no duplicates.
+  std::vector<std::string> domains{"sip.localhost"};
+  /// Listening sockets; non-empty, no duplicates.
+  std::vector<ListenAddress> listen{
+      {Transport::Udp, "127.0.0.1", 5060, false, "udp:127.0.0.1:5060"},
+      {Transport::Tcp, "127.0.0.1", 5060, false, "tcp:127.0.0.1:5060"},
+  };
+  std::size_t maxMessageBytes = 65535;         ///< whole message cap (1024..1048576)
+  std::chrono::seconds tcpIdleTimeout{300};    ///< close idle TCP connections (1..86400 s)
+  std::size_t maxTcpConnections = 4096;        ///< accepted TCP connections (1..1000000)
+  std::size_t maxHeaders = 128;                ///< header fields per message (8..1024)
+  std::size_t maxLineBytes = 8192;             ///< start line / header line cap (256..65535)
+
+  friend bool operator==(const SipConfig&, const SipConfig&) = default;
+};
+
+// The whole file. A default-constructed Config is what an empty file yields (apart from
+// sourcePath).
+struct Config {
+  NodeConfig node;
+  SipConfig sip;
+  std::string sourcePath;  ///< path or source name the config was loaded from
+
+  friend bool operator==(const Config&, const Config&) = default;
+};
+
+// Reads and validates a TOML file. Start-up only: this does blocking file I/O.
+[[nodiscard]] tl::expected<Config, ConfigError> loadFile(const std::string& path);
+
+// Validates TOML text; sourceName is used as ConfigError::file and Config::sourcePath.
+[[nodiscard]] tl::expected<Config, ConfigError> loadString(std::string_view text,
+                                                           std::string_view sourceName);
+
+// "trace" | "debug" | "info" | "warn" | "error"
+[[nodiscard]] std::string_view toString(LogLevel level);
+// "text" | "json"
+[[nodiscard]] std::string_view toString(LogFormat format);
+// Case-insensitive inverse of toString (e.g. for a --log-level command-line override).
+[[nodiscard]] std::optional<LogLevel> parseLogLevel(std::string_view text);
+[[nodiscard]] std::optional<LogFormat> parseLogFormat(std::string_view text);
+
+}  // namespace parley::config

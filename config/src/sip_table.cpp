@@ -1,0 +1,115 @@
+// [sip]: served domains, listening sockets and input caps.
+#include <algorithm>
+#include <optional>
+
+#include "tables.hpp"
+#include "text_util.hpp"
+
+namespace parley::config::detail {
+namespace {
+
+constexpr std::size_t kMaxDomainLength = 253;  // RFC 1035 §2.3.4 (255 octets on the wire)
+constexpr std::size_t kMaxLabelLength = 63;    // RFC 1035 §2.3.4
+
+bool isDomainChar(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+         c == '-' || c == '.';
+}
+
+// Returns why `domain` is not a DNS host name (RFC 1123 §2.1 letters/digits/hyphen labels),
+// or nothing if it is one.
+std::optional<std::string> domainProblem(std::string_view domain) {
+  const std::string prefix = "invalid domain " + quote(domain) + ": ";
+  if (domain.size() > kMaxDomainLength) return prefix + "longer than 253 characters";
+  if (!std::all_of(domain.begin(), domain.end(), isDomainChar)) {
+    return prefix + "only letters, digits, '-' and '.' are allowed";
+  }
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t dot = std::min(domain.find('.', start), domain.size());
+    const std::string_view label = domain.substr(start, dot - start);
+    if (label.empty()) return prefix + "empty label";
+    if (label.size() > kMaxLabelLength) return prefix + "label longer than 63 characters";
+    if (label.front() == '-' || label.back() == '-') {
+      return prefix + "a label may not start or end with '-'";
+    }
+    if (dot == domain.size()) return std::nullopt;
+    start = dot + 1;
+  }
+}
+
+void readDomains(TableReader& reader, std::vector<std::string>& out) {
+  auto list = reader.stringArray("domains");
+  if (!list) return;
+  if (list->value.empty()) {
+    reader.fail(*list, "must list at least one domain");
+    return;
+  }
+  std::vector<std::string> domains;
+  bool ok = true;
+  for (const StringField& item : list->value) {
+    if (auto problem = domainProblem(item.value)) {
+      reader.fail(item, std::move(*problem));
+      ok = false;
+      continue;
+    }
+    // DNS names compare case-insensitively (RFC 4343); keep one spelling.
+    std::string lower = asciiLower(item.value);
+    if (std::find(domains.begin(), domains.end(), lower) != domains.end()) {
+      reader.fail(item, "duplicate domain " + quote(lower));
+      ok = false;
+      continue;
+    }
+    domains.push_back(std::move(lower));
+  }
+  if (ok) out = std::move(domains);
+}
+
+void readListen(TableReader& reader, std::vector<ListenAddress>& out) {
+  auto list = reader.stringArray("listen");
+  if (!list) return;
+  if (list->value.empty()) {
+    reader.fail(*list, "must list at least one address");
+    return;
+  }
+  std::vector<ListenAddress> addresses;
+  bool ok = true;
+  for (const StringField& item : list->value) {
+    auto address = parseListenAddress(item.value);
+    if (!address) {
+      reader.fail(item, std::move(address.error()));
+      ok = false;
+      continue;
+    }
+    // Hosts are canonical, so "udp:[::1]:5060" and "UDP:[0::1]:5060" are the same socket.
+    const auto same = [&](const ListenAddress& other) {
+      return other.transport == address->transport && other.host == address->host &&
+             other.port == address->port;
+    };
+    if (std::any_of(addresses.begin(), addresses.end(), same)) {
+      reader.fail(item, "duplicate listen address " + quote(item.value));
+      ok = false;
+      continue;
+    }
+    addresses.push_back(std::move(*address));
+  }
+  if (ok) out = std::move(addresses);
+}
+
+}  // namespace
+
+void readSipTable(const toml::table* table, ErrorList& errors, SipConfig& out) {
+  TableReader reader(table, "sip",
+                     {"domains", "listen", "max_message_bytes", "tcp_idle_timeout",
+                      "max_tcp_connections", "max_headers", "max_line_bytes"},
+                     errors);
+  readDomains(reader, out.domains);
+  readListen(reader, out.listen);
+  reader.read("max_message_bytes", 1024, 1048576, out.maxMessageBytes);
+  reader.read("tcp_idle_timeout", 1, 86400, out.tcpIdleTimeout);
+  reader.read("max_tcp_connections", 1, 1000000, out.maxTcpConnections);
+  reader.read("max_headers", 8, 1024, out.maxHeaders);
+  reader.read("max_line_bytes", 256, 65535, out.maxLineBytes);
+}
+
+}  // namespace parley::config::detail

@@ -1,0 +1,13 @@
+// The known top-level tables of parley.toml (internal). To add one ([presence], [xmpp],
+// [storage], [http]): give Config a member, write read<Name>Table in <name>_table.cpp with
+// its known keys, and add a row to kTables in config.cpp.
+#pragma once
+
+#include "table_reader.hpp"
+
+namespace parley::config::detail {
+
+void readNodeTable(const toml::table* table, ErrorList& errors, NodeConfig& out);
+void readSipTable(const toml::table* table, ErrorList& errors, SipConfig& out);
+
+}  // namespace parley::config::detail

@@ -1,0 +1,45 @@
+// A small append-only byte arena with stable addresses: what it stores never moves
+// until the arena is destroyed. Messages use it so that every string_view they
+// hand out stays valid across moves of the Message.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+namespace parley::sip {
+
+class Arena {
+ public:
+  Arena() = default;
+  Arena(Arena&& o) noexcept : blocks_(std::move(o.blocks_)), cur_(o.cur_), left_(o.left_) {
+    o.cur_ = nullptr;
+    o.left_ = 0;
+  }
+  Arena& operator=(Arena&& o) noexcept {
+    blocks_ = std::move(o.blocks_);
+    cur_ = o.cur_;
+    left_ = o.left_;
+    o.cur_ = nullptr;
+    o.left_ = 0;
+    return *this;
+  }
+  Arena(const Arena&) = delete;
+  Arena& operator=(const Arena&) = delete;
+
+  /// Copies `text` into the arena; the returned view lives as long as the arena.
+  std::string_view store(std::string_view text);
+  /// Reserves `n` writable bytes (stable address) for the caller to fill.
+  char* allocate(std::size_t n);
+  /// Takes ownership of an existing buffer (the parser's receive buffer).
+  void adopt(std::unique_ptr<char[]> block) { blocks_.push_back(std::move(block)); }
+
+ private:
+  static constexpr std::size_t kChunk = 512;
+  std::vector<std::unique_ptr<char[]>> blocks_;
+  char* cur_ = nullptr;
+  std::size_t left_ = 0;
+};
+
+}  // namespace parley::sip
