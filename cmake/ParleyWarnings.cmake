@@ -1,6 +1,6 @@
 # Project-wide compiler flags: warnings on (and fatal by default), optional sanitizers.
 set(PARLEY_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor
-    -Wcast-align -Wunused -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough)
+    -Wcast-align -Wunused -Woverloaded-virtual -Wimplicit-fallthrough)
 if(PARLEY_WERROR)
   list(APPEND PARLEY_WARNINGS -Werror)
 endif()

@@ -71,7 +71,13 @@ tl::expected<Via, ValueError> parseVia(std::string_view value) {
   const std::string_view version = takeToken(s);
   if (version.empty() || !expect(s, '/')) return tl::unexpected(ValueError::BadViaProtocol);
   if (!iequals(name, "SIP")) return tl::unexpected(ValueError::BadViaProtocol);
-  if (version != "2.0") return tl::unexpected(ValueError::BadViaVersion);
+  // Any x.y is syntactically fine here; the message parser decides what it accepts.
+  const std::size_t dot = version.find('.');
+  if (dot == 0 || dot == std::string_view::npos || dot + 1 == version.size())
+    return tl::unexpected(ValueError::BadViaVersion);
+  for (std::size_t i = 0; i < version.size(); ++i)
+    if (i != dot && !isDigit(version[i])) return tl::unexpected(ValueError::BadViaVersion);
+  via.version = version;
   via.protocol = "SIP/2.0";
   const char* beforeTransport = s.data();
   via.transport = takeToken(s);

@@ -22,6 +22,8 @@ std::string_view describe(ParseError e) {
     case ParseError::NulInHeaders: return "NUL Byte In Headers";
     case ParseError::MissingVia: return "Missing Via";
     case ParseError::BadVia: return "Malformed Via";
+    case ParseError::BadViaVersion: return "Unsupported Via Version";
+    case ParseError::BadBranch: return "Invalid Via Branch";
     case ParseError::MissingFrom: return "Missing From";
     case ParseError::BadFrom: return "Malformed From";
     case ParseError::MissingTo: return "Missing To";
@@ -30,7 +32,6 @@ std::string_view describe(ParseError e) {
     case ParseError::MissingCSeq: return "Missing CSeq";
     case ParseError::BadCSeq: return "Malformed CSeq";
     case ParseError::CSeqMethodMismatch: return "CSeq Method Does Not Match Request Method";
-    case ParseError::MissingMaxForwards: return "Missing Max-Forwards";
     case ParseError::BadMaxForwards: return "Malformed Max-Forwards";
     case ParseError::DuplicateHeader: return "Duplicate Single-Valued Header";
     case ParseError::BadContentLength: return "Malformed Content-Length";
@@ -43,6 +44,9 @@ std::string_view describe(ParseError e) {
 
 bool canRespond(ParseError e) {
   switch (e) {
+    case ParseError::BadStartLine:
+    case ParseError::BadViaVersion:
+    case ParseError::BadBranch:
     case ParseError::BadVersion:
     case ParseError::BadRequestUri:
     case ParseError::MissingFrom:
@@ -53,7 +57,6 @@ bool canRespond(ParseError e) {
     case ParseError::MissingCSeq:
     case ParseError::BadCSeq:
     case ParseError::CSeqMethodMismatch:
-    case ParseError::MissingMaxForwards:
     case ParseError::BadMaxForwards:
     case ParseError::DuplicateHeader:
     case ParseError::BadContentLength:
@@ -148,26 +151,39 @@ tl::expected<Message, ParseFailure> Parser::parse(std::string_view bytes, Mode m
     msg.statusLine_.code = code;
     msg.statusLine_.reason = rest.size() > 4 ? rest.substr(4) : std::string_view{};
   } else {
-    // Request-Line = Method SP Request-URI SP SIP-Version (single spaces, §25.1)
+    // Request-Line = Method SP Request-URI SP SIP-Version (single spaces, §25.1).
     msg.isRequest_ = true;
     const std::size_t sp1 = start.find(' ');
     const std::size_t sp2 = sp1 == std::string_view::npos ? sp1 : start.find(' ', sp1 + 1);
-    if (sp2 == std::string_view::npos || start.find(' ', sp2 + 1) != std::string_view::npos)
-      return fail(ParseError::BadStartLine);
-    const std::string_view method = start.substr(0, sp1);
-    const std::string_view uriText = start.substr(sp1 + 1, sp2 - sp1 - 1);
-    const std::string_view version = start.substr(sp2 + 1);
-    if (!isToken(method) || uriText.empty()) return fail(ParseError::BadStartLine);
-    for (char c : uriText)
-      if (static_cast<unsigned char>(c) <= 0x20) return fail(ParseError::BadStartLine);
-    bool supported = false;
-    if (!parseVersion(version, supported)) return fail(ParseError::BadStartLine);
-    msg.requestLine_.methodName = method;
-    msg.requestLine_.method = methodFromToken(method);
-    msg.requestLine_.uriText = uriText;
-    if (auto uri = parseUri(uriText)) msg.requestLine_.uri = std::move(*uri);
-    else deferred = ParseError::BadRequestUri;
-    if (!supported) deferred = ParseError::BadVersion;
+    const bool strict = sp2 != std::string_view::npos && start.find(' ', sp2 + 1) == std::string_view::npos;
+    if (strict) {
+      const std::string_view method = start.substr(0, sp1);
+      const std::string_view uriText = start.substr(sp1 + 1, sp2 - sp1 - 1);
+      bool supported = false;
+      if (!isToken(method) || uriText.empty() || !parseVersion(start.substr(sp2 + 1), supported))
+        return fail(ParseError::BadStartLine);
+      msg.requestLine_.methodName = method;
+      msg.requestLine_.uriText = uriText;
+      // A SIP Request-URI may not carry ?headers (RFC 3261 §19.1.1; RFC 4475 §3.1.2.11).
+      if (auto uri = parseUri(uriText); uri && !(uri->isSip() && !uri->headers.empty()))
+        msg.requestLine_.uri = std::move(*uri);
+      else
+        deferred = ParseError::BadRequestUri;
+      if (!supported) deferred = ParseError::BadVersion;
+    } else {
+      // Stray whitespace (RFC 4475 §3.1.2.6, §3.1.2.9, §3.1.2.10): if it still looks
+      // like "METHOD ... SIP/x.y", read the headers so a 400 can be sent.
+      const std::string_view trimmed = trim(start);
+      const std::size_t firstWs = trimmed.find_first_of(" \t");
+      const std::size_t lastWs = trimmed.find_last_of(" \t");
+      bool supported = false;
+      if (firstWs == std::string_view::npos ||
+          !isToken(trimmed.substr(0, firstWs)) || !parseVersion(trimmed.substr(lastWs + 1), supported))
+        return fail(ParseError::BadStartLine);
+      msg.requestLine_.methodName = trimmed.substr(0, firstWs);
+      deferred = ParseError::BadStartLine;
+    }
+    msg.requestLine_.method = methodFromToken(msg.requestLine_.methodName);
   }
 
   // --- headers ----------------------------------------------------------------
@@ -251,6 +267,9 @@ tl::expected<Message, ParseFailure> Parser::parse(std::string_view bytes, Mode m
     msg.topVia_ = std::move(*v);
   }
   if (deferred) return failWith(*deferred);
+  if (msg.topVia_.version != "2.0") return failWith(ParseError::BadViaVersion);
+  // A branch that is only the cookie cannot be unique (§8.1.1.7).
+  if (msg.isRequest_ && msg.topVia_.branch == kBranchCookie) return failWith(ParseError::BadBranch);
   if (!from) return failWith(ParseError::MissingFrom);
   if (!to) return failWith(ParseError::MissingTo);
   if (!callId || callId->value.empty()) return failWith(ParseError::MissingCallId);
@@ -268,10 +287,13 @@ tl::expected<Message, ParseFailure> Parser::parse(std::string_view bytes, Mode m
   if (msg.isRequest_) {
     if (msg.cseq_.methodName != msg.requestLine_.methodName)
       return failWith(ParseError::CSeqMethodMismatch);
-    if (!maxForwards) return failWith(ParseError::MissingMaxForwards);
-    auto mf = parseUnsigned(maxForwards->value, 255);
-    if (!mf) return failWith(ParseError::BadMaxForwards);
-    msg.maxForwards_ = static_cast<int>(*mf);
+    // Max-Forwards is mandatory in RFC 3261 requests, but RFC 2543 peers omit it
+    // and RFC 4475 §3.4.1 asks us to accept them: absent reads as -1.
+    if (maxForwards) {
+      auto mf = parseUnsigned(maxForwards->value, 255);
+      if (!mf) return failWith(ParseError::BadMaxForwards);
+      msg.maxForwards_ = static_cast<int>(*mf);
+    }
   }
 
   // --- body framing (§18.3) -----------------------------------------------------

@@ -190,7 +190,7 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"NoCSeq", "CSeq: 314159 PUBLISH", "X: 1", ParseError::MissingCSeq},
         ErrorCase{"CSeqTooBig", "CSeq: 314159", "CSeq: 4294967296", ParseError::BadCSeq},
         ErrorCase{"CSeqMethod", "CSeq: 314159 PUBLISH", "CSeq: 314159 SUBSCRIBE", ParseError::CSeqMethodMismatch},
-        ErrorCase{"NoMaxForwards", "Max-Forwards: 70", "X-Max: 70", ParseError::MissingMaxForwards},
+        ErrorCase{"UriHeaders", "PUBLISH sip:alice@sip.localhost", "PUBLISH sip:alice@sip.localhost?Subject=x", ParseError::BadRequestUri},
         ErrorCase{"MaxForwards300", "Max-Forwards: 70", "Max-Forwards: 300", ParseError::BadMaxForwards},
         ErrorCase{"TwoCallIds", "Event:", "Call-ID: other\r\nEvent:", ParseError::DuplicateHeader},
         ErrorCase{"NegativeLength", "Content-Length: 5", "Content-Length: -5", ParseError::BadContentLength},
@@ -202,6 +202,14 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"NulInHeader", "Event: presence", std::string("Event: pre\0ence", 15), ParseError::NulInHeaders},
         ErrorCase{"NoHeaderEnd", "\r\n\r\n<xml>", "\r\n", ParseError::NoHeaderEnd}),
     [](const ::testing::TestParamInfo<ErrorCase>& i) { return std::string(i.param.name); });
+
+TEST(Parser, MissingMaxForwardsIsToleratedForRfc2543Peers) {
+  std::string text = kPublish;
+  text.replace(text.find("Max-Forwards: 70\r\n"), 18, "");
+  auto m = Parser{}.parseDatagram(text);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->maxForwards(), -1);
+}
 
 TEST(Parser, ResponseCodeAbove699IsRejected) {
   auto m = Parser{}.parseDatagram(crlf(

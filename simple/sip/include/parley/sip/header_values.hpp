@@ -23,6 +23,7 @@ inline constexpr std::string_view kBranchCookie = "z9hG4bK";
 /// One Via element: SIP/2.0/<transport> host[:port] *(;param).
 struct Via {
   std::string_view protocol;    // "SIP/2.0" (whitespace removed)
+  std::string_view version;     // "2.0" normally; the parser refuses others
   std::string_view transport;   // "UDP", "TCP", ... as written
   std::string_view host;        // with brackets for IPv6
   std::uint16_t port = 0;       // 0 = absent

@@ -33,7 +33,8 @@ enum class ParseError : std::uint8_t {
   TooManyHeaders,        ///< more header rows than ParseLimits::maxHeaderCount
   LineTooLong,           ///< a header line longer than ParseLimits::maxLineBytes
   NoHeaderEnd,           ///< no empty line ends the headers
-  BadStartLine,          ///< neither a Request-Line nor a Status-Line
+  BadStartLine,          ///< neither a Request-Line nor a Status-Line (or a Request-Line
+                         ///< with stray whitespace: answered 400 when the headers parse)
   BadStatusCode,         ///< status code not three digits in 100..699
   BadVersion,            ///< "SIP/x.y" other than SIP/2.0 (requests: 505)
   BadRequestUri,         ///< the Request-URI does not parse
@@ -42,6 +43,8 @@ enum class ParseError : std::uint8_t {
   // --- validation: the headers were read, a 400 can be formed ----------------
   MissingVia,            ///< no Via header
   BadVia,                ///< the top Via does not parse
+  BadViaVersion,         ///< the top Via names a SIP version other than 2.0
+  BadBranch,             ///< the top Via branch is the bare magic cookie (not unique)
   MissingFrom,           ///< no From header
   BadFrom,               ///< From does not parse
   MissingTo,             ///< no To header
@@ -50,7 +53,6 @@ enum class ParseError : std::uint8_t {
   MissingCSeq,           ///< no CSeq header
   BadCSeq,               ///< CSeq does not parse
   CSeqMethodMismatch,    ///< CSeq method differs from the request method
-  MissingMaxForwards,    ///< request without Max-Forwards
   BadMaxForwards,        ///< Max-Forwards not an integer 0..255
   DuplicateHeader,       ///< a single-valued header appears more than once
   BadContentLength,      ///< Content-Length not a non-negative integer
