@@ -5,6 +5,11 @@ if(PARLEY_WERROR)
   list(APPEND PARLEY_WARNINGS -Werror)
 endif()
 
+if(PARLEY_FUZZ)
+  # Every library the fuzz target links is instrumented for coverage and ASan.
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer)
+endif()
+
 if(PARLEY_SANITIZE)
   add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
   add_link_options(-fsanitize=address,undefined)

@@ -157,6 +157,7 @@ void SipStack::reply(txn::ServerTxnId id, const sip::Message& req, const sip::Pe
 }
 
 void SipStack::respond(txn::ServerTxnId id, sip::Message&& resp) {
+  if (resp.statusCode() >= 200) awaitingAnswer_.erase(id);
   countResponse(resp.statusCode());
   layer_.respond(id, std::move(resp), now_);
 }
@@ -209,6 +210,7 @@ void SipStack::onRequest(txn::ServerTxnId id, sip::Message&& req, const sip::Pee
     if (!req.to().tag().empty()) return reply(id, req, from, 481);
     return answerOptions(id, req, from);
   }
+  awaitingAnswer_.insert(id);
   handlers_[idx(method)].handler->handle(ServerTransaction(*this, id, from, sip::newTag()), std::move(req));
 }
 

@@ -26,6 +26,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "parley/sip/message.hpp"
@@ -133,7 +134,9 @@ class SipStack final : private txn::TransactionUser {
 
   [[nodiscard]] const Stats& stats() const { return stats_; }
   [[nodiscard]] txn::TransactionLayer::Stats transactionStats() const { return layer_.stats(); }
-  [[nodiscard]] std::size_t liveServerTransactions() const { return layer_.stats().serverTransactions; }
+  /// Requests handed to a module and not answered yet, plus requests we sent
+  /// that have no final response yet: what a graceful shutdown waits for.
+  [[nodiscard]] std::size_t inFlight() const { return awaitingAnswer_.size() + pending_.size(); }
   /// The Allow header value we advertise.
   [[nodiscard]] const std::string& allow() const { return allow_; }
 
@@ -167,6 +170,7 @@ class SipStack final : private txn::TransactionUser {
   std::array<MethodRegistration, 16> handlers_{};
   std::string allow_, accept_, allowEvents_, supported_;
   std::unordered_map<txn::ClientTxnId, ResponseCallback> pending_;
+  std::unordered_set<txn::ServerTxnId> awaitingAnswer_;
   Stats stats_;
 };
 

@@ -1,0 +1,175 @@
+#include "parley/server/node.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "parley/server/logging.hpp"
+#include "parley/simple/sip_stack.hpp"
+#include "parley/transport/loop_timer.hpp"
+#include "parley/transport/transports.hpp"
+
+namespace parley::server {
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+sip::Transport toSip(config::Transport t) {
+  return t == config::Transport::Udp ? sip::Transport::Udp : sip::Transport::Tcp;
+}
+
+simple::StackOptions stackOptions(const config::Config& cfg) {
+  simple::StackOptions o;
+  o.domains = cfg.sip.domains;
+  for (const auto& l : cfg.sip.listen) o.localAddresses.push_back(l.host);
+  o.serverHeader = "Parley/" PARLEY_VERSION;
+  o.limits.maxMessageBytes = cfg.sip.maxMessageBytes;
+  o.limits.maxHeaderCount = cfg.sip.maxHeaders;
+  o.limits.maxLineBytes = cfg.sip.maxLineBytes;
+  return o;
+}
+
+transport::Limits transportLimits(const config::Config& cfg) {
+  transport::Limits l;
+  l.maxMessageBytes = cfg.sip.maxMessageBytes;
+  l.maxHeaders = cfg.sip.maxHeaders;
+  l.maxLineBytes = cfg.sip.maxLineBytes;
+  l.maxTcpConnections = cfg.sip.maxTcpConnections;
+  l.tcpIdleTimeout = cfg.sip.tcpIdleTimeout;
+  return l;
+}
+}  // namespace
+
+// The glue between the transport edge and the pure stack: bytes up, bytes down,
+// and one LoopTimer re-armed to the stack's next deadline after every event.
+struct Node::Impl final : transport::Handler, txn::TransportSink {
+  explicit Impl(config::Config c)
+      : cfg(std::move(c)),
+        log(logger("node")),
+        transports(io, transportLimits(cfg), *this, logger("transport")),
+        stack(stackOptions(cfg), *this),
+        timer(io, [this](Clock::time_point now) { onTimer(now); }, logger("sip")),
+        signals(io),
+        drainTimer(io) {}
+
+  // transport::Handler
+  void onMessage(std::string&& bytes, const sip::Peer& from) override {
+    if (from.transport == sip::Transport::Udp) stack.onDatagram(bytes, from, Clock::now());
+    else stack.onFramed(bytes, from, Clock::now());
+    timer.schedule(stack.nextDeadline());
+  }
+  void onFramingError(sip::ParseError error, std::string_view headerBytes, const sip::Peer& from) override {
+    log->debug("sip.framing_error peer={}:{} conn={} error=\"{}\"", from.address, from.port,
+               from.connectionId, sip::describe(error));
+    stack.onFramingError(error, headerBytes, from, Clock::now());
+    timer.schedule(stack.nextDeadline());
+  }
+  // txn::TransportSink
+  void transmit(const sip::Peer& to, std::string_view bytes) override { transports.send(to, std::string(bytes)); }
+
+  void onTimer(Clock::time_point now) {
+    stack.advance(now);
+    timer.schedule(stack.nextDeadline());
+  }
+
+  void waitForSignal() {
+    signals.async_wait([this](const boost::system::error_code& ec, int signo) {
+      if (ec) return;
+      if (stopping) {
+        log->warn("node.stop_forced signal={}", signo);
+        finish();
+        return;
+      }
+      beginStop(signo);
+      waitForSignal();
+    });
+  }
+
+  void beginStop(int signo) {
+    stopping = true;
+    deadline = Clock::now() + cfg.node.shutdownTimeout;
+    log->info("node.stopping node={} signal={} in_flight={}", cfg.node.id, signo, stack.inFlight());
+    transports.stopAccepting();
+    drain();
+  }
+
+  // Polls until every transaction waiting for an answer has one, or the deadline.
+  void drain() {
+    if (stack.inFlight() == 0 || Clock::now() >= deadline) {
+      if (stack.inFlight() != 0) log->warn("node.drain_timeout in_flight={}", stack.inFlight());
+      finish();
+      return;
+    }
+    drainTimer.expires_after(std::chrono::milliseconds(20));
+    drainTimer.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) drain();
+    });
+  }
+
+  void finish() {
+    if (finished) return;
+    finished = true;
+    boost::system::error_code ignored;
+    signals.cancel(ignored);
+    drainTimer.cancel();
+    timer.schedule(std::nullopt);
+    transports.close();
+    const auto t = transports.stats();
+    const auto& s = stack.stats();
+    log->info("node.stopped node={} datagrams_in={} tcp_accepted={} malformed_answered={} malformed_dropped={}",
+              cfg.node.id, t.udpDatagramsIn, t.tcpAccepted, s.malformedAnswered, s.malformedDropped);
+  }
+
+  config::Config cfg;
+  std::shared_ptr<spdlog::logger> log;
+  asio::io_context io{1};
+  transport::Transports transports;
+  simple::SipStack stack;
+  transport::LoopTimer timer;
+  asio::signal_set signals;
+  asio::steady_timer drainTimer;
+  Clock::time_point deadline{};
+  bool stopping = false;
+  bool finished = false;
+};
+
+Node::Node(config::Config cfg) : impl_(std::make_unique<Impl>(std::move(cfg))) {}
+
+Node::~Node() = default;
+
+tl::expected<void, std::string> Node::start() {
+  for (const auto& l : impl_->cfg.sip.listen) {
+    auto r = impl_->transports.listen({toSip(l.transport), l.host, l.port});
+    if (!r) return tl::unexpected("cannot listen on " + l.text + ": " + r.error());
+  }
+  return {};
+}
+
+int Node::run() {
+  auto& im = *impl_;
+  im.signals.add(SIGINT);
+  im.signals.add(SIGTERM);
+  im.waitForSignal();
+  im.log->info("node.ready node={} listeners={} domains={}", im.cfg.node.id, im.cfg.sip.listen.size(),
+               fmt::join(im.cfg.sip.domains, ","));
+  im.io.run();
+  return 0;
+}
+
+void Node::requestStop() {
+  asio::post(impl_->io, [this] {
+    if (!impl_->stopping) impl_->beginStop(SIGTERM);
+  });
+}
+
+std::vector<Node::BoundListener> Node::listeners() const {
+  std::vector<BoundListener> out;
+  for (const auto& e : impl_->transports.endpoints())
+    out.push_back({e.transport == sip::Transport::Udp ? "udp" : "tcp", e.address, e.port});
+  return out;
+}
+
+}  // namespace parley::server

@@ -1,0 +1,138 @@
+// TransactionLayer: the public facade, the timer dispatch and the bookkeeping
+// shared by server and client transactions.
+#include "parley/txn/transaction_layer.hpp"
+
+#include <algorithm>
+#include <utility>
+
+#include "layer_impl.hpp"
+
+namespace parley::txn {
+
+namespace {
+
+constexpr auto kTimerKinds = static_cast<TimerKind>(TimerName::kCount);
+
+TimerConfig sanitized(TimerConfig t) {
+  // A zero T1 would re-arm Timer E/G at `now` forever; keep every retransmit
+  // interval positive.
+  t.t1 = std::max(t.t1, milliseconds{1});
+  t.t2 = std::max(t.t2, t.t1);
+  t.t4 = std::max(t.t4, milliseconds{0});
+  return t;
+}
+
+}  // namespace
+
+TransactionLayer::Impl::Impl(Options options, TransactionUser& tu, TransportSink& sink)
+    : timers_(sanitized(options.timers)),
+      maxTransactions_(options.maxTransactions),
+      tu_(tu),
+      sink_(sink) {}
+
+void TransactionLayer::Impl::arm(std::uint64_t id, TimerName name, TimePoint deadline) {
+  heap_.arm(id, static_cast<TimerKind>(name), deadline);
+}
+
+void TransactionLayer::Impl::cancel(std::uint64_t id, TimerName name) {
+  heap_.cancel(id, static_cast<TimerKind>(name));
+}
+
+void TransactionLayer::Impl::eraseServer(ServerTxnId id) {
+  auto it = servers_.find(id);
+  if (it == servers_.end()) {
+    return;
+  }
+  heap_.cancelAll(id, kTimerKinds);
+  unindexServer(it->second);
+  servers_.erase(it);
+}
+
+void TransactionLayer::Impl::eraseClient(ClientTxnId id) {
+  auto it = clients_.find(id);
+  if (it == clients_.end()) {
+    return;
+  }
+  heap_.cancelAll(id, kTimerKinds);
+  clientByKey_.erase(it->second.key);
+  clients_.erase(it);
+}
+
+void TransactionLayer::Impl::advance(TimePoint now) {
+  // Bounded: each pass consumes one timer, and every re-arm lands after `now`
+  // (intervals are at least 1 ms; zero-length timers are never armed).
+  while (auto due = heap_.popDue(now)) {
+    const auto name = static_cast<TimerName>(due->kind);
+    if (auto s = servers_.find(due->owner); s != servers_.end()) {
+      onServerTimer(s->second, name, now);
+    } else if (auto c = clients_.find(due->owner); c != clients_.end()) {
+      onClientTimer(c->second, name, now);
+    }
+  }
+}
+
+// --- facade ------------------------------------------------------------------------
+
+TransactionLayer::TransactionLayer(Options options, TransactionUser& tu, TransportSink& sink)
+    : impl_(std::make_unique<Impl>(options, tu, sink)) {}
+
+TransactionLayer::~TransactionLayer() = default;
+
+void TransactionLayer::receiveRequest(sip::Message&& req, const sip::Peer& from, TimePoint now) {
+  impl_->receiveRequest(std::move(req), from, now);
+}
+
+void TransactionLayer::receiveResponse(sip::Message&& resp, const sip::Peer& from, TimePoint now) {
+  impl_->receiveResponse(std::move(resp), from, now);
+}
+
+bool TransactionLayer::respond(ServerTxnId id, sip::Message&& resp, TimePoint now) {
+  return impl_->respond(id, std::move(resp), now);
+}
+
+bool TransactionLayer::respondStateless(sip::Message&& resp, const sip::Peer& requestSource) {
+  return impl_->respondStateless(std::move(resp), requestSource);
+}
+
+tl::expected<ClientTxnId, ClientError> TransactionLayer::sendRequest(sip::Message&& req,
+                                                                     const sip::Peer& to,
+                                                                     TimePoint now) {
+  return impl_->sendRequest(std::move(req), to, now);
+}
+
+void TransactionLayer::transportError(ClientTxnId id, TimePoint /*now*/) {
+  impl_->transportError(id);
+}
+
+std::optional<TransactionLayer::CancelTarget> TransactionLayer::findCancelTarget(
+    const sip::Message& cancel) const {
+  return impl_->findCancelTarget(cancel);
+}
+
+std::optional<TimePoint> TransactionLayer::nextDeadline() const {
+  return impl_->heap_.nextDeadline();
+}
+
+void TransactionLayer::advance(TimePoint now) { impl_->advance(now); }
+
+TransactionLayer::Stats TransactionLayer::stats() const {
+  Stats s = impl_->stats_;
+  s.serverTransactions = impl_->servers_.size();
+  s.clientTransactions = impl_->clients_.size();
+  return s;
+}
+
+bool TransactionLayer::serverTxnExists(ServerTxnId id) const {
+  return impl_->servers_.contains(id);
+}
+
+bool TransactionLayer::clientTxnExists(ClientTxnId id) const {
+  return impl_->clients_.contains(id);
+}
+
+std::optional<TimePoint> TransactionLayer::timerDeadlineForTest(std::uint64_t id,
+                                                                TimerName name) const {
+  return impl_->heap_.deadline(id, static_cast<TimerKind>(name));
+}
+
+}  // namespace parley::txn
