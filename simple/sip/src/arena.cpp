@@ -15,8 +15,10 @@ std::string_view Arena::store(std::string_view text) {
 char* Arena::allocate(std::size_t n) {
   if (n > left_) {
     const std::size_t size = std::max(n, kChunk);
-    blocks_.push_back(std::make_unique_for_overwrite<char[]>(size));
-    cur_ = blocks_.back().get();
+    auto block = std::make_unique_for_overwrite<char[]>(size);
+    cur_ = block.get();
+    if (!first_) first_ = std::move(block);
+    else blocks_.push_back(std::move(block));
     left_ = size;
   }
   char* p = cur_;

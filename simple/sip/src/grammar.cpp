@@ -38,24 +38,22 @@ bool isIpv6(std::string_view s) {
 }
 
 bool isHostname(std::string_view s) {
-  // hostname = *( domainlabel "." ) toplabel [ "." ]; labels of alphanum and '-'.
-  // IPv4 dotted quads are hostnames syntactically as well.
+  // hostname = *( domainlabel "." ) toplabel [ "." ]; labels of alphanum and '-',
+  // not starting or ending with '-'. IPv4 dotted quads match this as well.
   if (s.empty() || s.size() > 255) return false;
-  std::size_t labelLen = 0;
-  char prev = '.';
-  for (char c : s) {
+  std::size_t labelStart = 0;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
     if (c == '.') {
-      if (labelLen == 0 || prev == '-') return false;
-      labelLen = 0;
-    } else if (is(c, kAlnum) || c == '-') {
-      if (labelLen == 0 && c == '-') return false;
-      if (++labelLen > 63) return false;
-    } else {
+      if (i == labelStart || s[i - 1] == '-' || i - labelStart > 63) return false;
+      labelStart = i + 1;
+    } else if (!is(c, kHostChar)) {
+      return false;
+    } else if (c == '-' && i == labelStart) {
       return false;
     }
-    prev = c;
   }
-  return prev != '-';
+  return s.back() != '-' && s.size() - labelStart <= 63;
 }
 }  // namespace
 
@@ -123,6 +121,7 @@ bool parseParams(std::string_view s, std::vector<Param>& out, bool allowQuoted) 
       }
       s = trimLeft(s);
     }
+    if (out.capacity() == 0) out.reserve(4);  // one allocation for the usual handful
     out.push_back(p);
   }
   return true;

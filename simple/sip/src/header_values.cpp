@@ -243,6 +243,7 @@ std::vector<std::string_view> splitList(std::string_view value) {
 }
 
 std::string_view firstListElement(std::string_view value) {
+  if (value.find(',') == std::string_view::npos) return trim(value);  // the usual case
   for (std::size_t start = 0; start <= value.size();) {
     const std::size_t end = elementEnd(value, start);
     if (auto e = trim(value.substr(start, end - start)); !e.empty()) return e;

@@ -1,7 +1,8 @@
 #include "parley/sip/headers.hpp"
 
 #include <array>
-#include <vector>
+#include <cstdint>
+#include <cstring>
 
 #include "grammar.hpp"
 
@@ -37,25 +38,45 @@ constexpr std::array<Entry, 12> kCompact{{
 }};
 
 constexpr std::size_t kMaxNameLen = 24;
+constexpr std::size_t kPerBucket = 3;
 
-// Buckets by length so a lookup compares a handful of candidates at most.
+// Buckets by (length, first letter): a lookup compares one candidate, rarely two.
 struct Index {
-  std::array<std::vector<Entry>, kMaxNameLen + 1> byLength;
+  std::array<std::array<std::array<HeaderId, kPerBucket>, 27>, kMaxNameLen + 1> buckets{};
   Index() {
-    for (std::size_t i = 1; i < kNames.size(); ++i)
-      byLength[kNames[i].size()].push_back({kNames[i], static_cast<HeaderId>(i)});
+    for (std::size_t i = 1; i < kNames.size(); ++i) {
+      auto& b = buckets[kNames[i].size()][slot(kNames[i][0])];
+      for (auto& cell : b) {
+        if (cell == HeaderId::Other) {
+          cell = static_cast<HeaderId>(i);
+          break;
+        }
+      }
+    }
+  }
+  static std::size_t slot(char c) {
+    const char l = grammar::lower(c);
+    return (l >= 'a' && l <= 'z') ? static_cast<std::size_t>(l - 'a') : 26;
   }
 };
 
-const Index& index() {
-  static const Index idx;
-  return idx;
-}
+const Index kIndex;
 
-bool iequalsAscii(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (grammar::lower(a[i]) != grammar::lower(b[i])) return false;
+// Case-insensitive equality of a canonical name (letters and '-') with a
+// token. OR-ing 0x20 folds case; it cannot make a token character equal to a
+// letter or '-' that it is not, because the only bytes that fold onto those are
+// control characters, which are not token characters.
+bool equalsCanonical(std::string_view canonical, std::string_view token) {
+  const std::size_t n = canonical.size();
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    std::uint64_t a, b;
+    std::memcpy(&a, canonical.data() + i, 8);
+    std::memcpy(&b, token.data() + i, 8);
+    if ((a | 0x2020202020202020ULL) != (b | 0x2020202020202020ULL)) return false;
+  }
+  for (; i < n; ++i)
+    if ((canonical[i] | 0x20) != (token[i] | 0x20)) return false;
   return true;
 }
 
@@ -68,9 +89,11 @@ HeaderId headerIdFromName(std::string_view name) {
       if (e.name[0] == c) return e.id;
     return HeaderId::Other;
   }
-  if (name.size() > kMaxNameLen) return HeaderId::Other;
-  for (const auto& e : index().byLength[name.size()])
-    if (iequalsAscii(e.name, name)) return e.id;
+  if (name.size() > kMaxNameLen || name.empty()) return HeaderId::Other;
+  for (HeaderId id : kIndex.buckets[name.size()][Index::slot(name[0])]) {
+    if (id == HeaderId::Other) break;
+    if (equalsCanonical(kNames[static_cast<std::size_t>(id)], name)) return id;
+  }
   return HeaderId::Other;
 }
 

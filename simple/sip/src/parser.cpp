@@ -208,16 +208,19 @@ tl::expected<Message, ParseFailure> Parser::parse(std::string_view bytes, Mode m
     }
     if (end - line.begin > limits_.maxLineBytes) return fail(ParseError::LineTooLong);
     const std::string_view row(buf + line.begin, end - line.begin);
-    if (std::memchr(row.data(), '\0', row.size()) != nullptr) return fail(ParseError::NulInHeaders);
-    const std::size_t colon = row.find(':');
-    if (colon == std::string_view::npos) return fail(ParseError::BadHeaderLine);
-    const std::string_view name = trim(row.substr(0, colon));
-    if (!isToken(name)) return fail(ParseError::BadHeaderLine);
+    // name = token, then optional whitespace, then ':' (§7.3.1); one pass.
+    std::size_t n = 0;
+    while (n < row.size() && is(row[n], kToken)) ++n;
+    const std::string_view name = row.substr(0, n);
+    while (n < row.size() && isWs(row[n])) ++n;
+    if (name.empty() || n == row.size() || row[n] != ':') return fail(ParseError::BadHeaderLine);
     if (msg.headers_.size() >= limits_.maxHeaderCount) return fail(ParseError::TooManyHeaders);
-    msg.headers_.push_back({headerIdFromName(name), name, trim(row.substr(colon + 1))});
+    msg.headers_.push_back({headerIdFromName(name), name, trim(row.substr(n + 1))});
     pos = next;
   }
   if (!ended) return fail(ParseError::NoHeaderEnd);
+  // No NUL may hide in the headers (the body may carry anything).
+  if (std::memchr(buf, '\0', bodyStart) != nullptr) return fail(ParseError::NulInHeaders);
 
   // --- validation (RFC 3261 §8.1.1, §8.2, §18.3) -------------------------------
   auto failWith = [&msg](ParseError e) -> tl::unexpected<ParseFailure> {

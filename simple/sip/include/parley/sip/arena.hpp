@@ -13,11 +13,13 @@ namespace parley::sip {
 class Arena {
  public:
   Arena() = default;
-  Arena(Arena&& o) noexcept : blocks_(std::move(o.blocks_)), cur_(o.cur_), left_(o.left_) {
+  Arena(Arena&& o) noexcept
+      : first_(std::move(o.first_)), blocks_(std::move(o.blocks_)), cur_(o.cur_), left_(o.left_) {
     o.cur_ = nullptr;
     o.left_ = 0;
   }
   Arena& operator=(Arena&& o) noexcept {
+    first_ = std::move(o.first_);
     blocks_ = std::move(o.blocks_);
     cur_ = o.cur_;
     left_ = o.left_;
@@ -37,6 +39,7 @@ class Arena {
 
  private:
   static constexpr std::size_t kChunk = 512;
+  std::unique_ptr<char[]> first_;                 // most messages need one block only
   std::vector<std::unique_ptr<char[]>> blocks_;
   char* cur_ = nullptr;
   std::size_t left_ = 0;

@@ -20,6 +20,7 @@ enum class HeaderId : std::uint8_t {
 };
 
 /// Id of a header name (long or compact form, any case); Other if unknown.
+/// `name` must be a token (RFC 3261 §25.1), as the parser guarantees.
 [[nodiscard]] HeaderId headerIdFromName(std::string_view name);
 /// Canonical long name ("Call-ID", "CSeq", "SIP-ETag" ...); empty for Other.
 [[nodiscard]] std::string_view headerName(HeaderId id);
