@@ -1,0 +1,52 @@
+// One asio::steady_timer driving a pure timer structure (the transaction
+// layer's timer heap). The pure side owns every deadline; this class only
+// wakes the loop at the earliest one. Typical use:
+//
+//   LoopTimer timer(io, [&](auto now) { heap.fireDue(now); timer.schedule(heap.next()); });
+//   timer.schedule(heap.next());   // after every change to the heap
+//
+// Single-threaded like Transports: call it on the io_context's thread.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+
+namespace boost::asio {
+class io_context;
+}  // namespace boost::asio
+namespace spdlog {
+class logger;
+}  // namespace spdlog
+
+namespace parley::transport {
+
+class LoopTimer {
+ public:
+  using Clock = std::chrono::steady_clock;
+  /// Called once per armed deadline, when it has passed, with the current time.
+  /// It may call schedule(). It must not throw (an exception is caught and
+  /// logged to `log` if given).
+  using OnDue = std::function<void(Clock::time_point now)>;
+
+  LoopTimer(boost::asio::io_context& io, OnDue onDue, std::shared_ptr<spdlog::logger> log = nullptr);
+  /// Cancels the wait; onDue is never called after destruction.
+  ~LoopTimer();
+  LoopTimer(const LoopTimer&) = delete;
+  LoopTimer& operator=(const LoopTimer&) = delete;
+
+  /// Arms the timer for `deadline` (earlier or later than the current one;
+  /// a deadline in the past fires on the next loop turn), or disarms it with
+  /// std::nullopt. Scheduling the deadline already armed is a no-op.
+  void schedule(std::optional<Clock::time_point> deadline);
+
+  /// The deadline currently armed, if any.
+  [[nodiscard]] std::optional<Clock::time_point> deadline() const;
+
+ private:
+  struct State;
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace parley::transport

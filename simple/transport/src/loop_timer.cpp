@@ -1,0 +1,62 @@
+// LoopTimer: one steady_timer, re-armed to whatever deadline the pure timer
+// structure reports next.
+#include "parley/transport/loop_timer.hpp"
+
+#include <exception>
+#include <utility>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <spdlog/logger.h>
+
+namespace parley::transport {
+
+// Shared with the pending wait's handler, so a completion that arrives after
+// the LoopTimer is gone still finds live memory (and a null onDue).
+struct LoopTimer::State {
+  State(boost::asio::io_context& io, OnDue cb, std::shared_ptr<spdlog::logger> lg)
+      : timer(io), onDue(std::move(cb)), log(std::move(lg)) {}
+  boost::asio::steady_timer timer;
+  OnDue onDue;
+  std::shared_ptr<spdlog::logger> log;
+  std::optional<Clock::time_point> armed;
+  // Bumped on every (re)schedule: a wait that already completed but whose
+  // handler has not run yet cannot be cancelled, so its handler checks this.
+  std::uint64_t generation = 0;
+};
+
+LoopTimer::LoopTimer(boost::asio::io_context& io, OnDue onDue, std::shared_ptr<spdlog::logger> log)
+    : state_(std::make_shared<State>(io, std::move(onDue), std::move(log))) {}
+
+LoopTimer::~LoopTimer() {
+  state_->onDue = nullptr;
+  ++state_->generation;
+  state_->timer.cancel();
+}
+
+void LoopTimer::schedule(std::optional<Clock::time_point> deadline) {
+  State& s = *state_;
+  if (deadline == s.armed) return;
+  ++s.generation;
+  s.armed = deadline;
+  if (!deadline) {
+    s.timer.cancel();
+    return;
+  }
+  s.timer.expires_at(*deadline);  // cancels the previous wait
+  s.timer.async_wait([st = state_, gen = s.generation](const boost::system::error_code& ec) {
+    if (ec == boost::asio::error::operation_aborted || gen != st->generation || !st->onDue) return;
+    st->armed.reset();  // before the call: onDue usually schedules the next deadline
+    try {
+      st->onDue(Clock::now());
+    } catch (const std::exception& e) {
+      if (st->log) st->log->error("timer.callback_threw what={}", e.what());
+    } catch (...) {
+      if (st->log) st->log->error("timer.callback_threw what=unknown");
+    }
+  });
+}
+
+std::optional<LoopTimer::Clock::time_point> LoopTimer::deadline() const { return state_->armed; }
+
+}  // namespace parley::transport

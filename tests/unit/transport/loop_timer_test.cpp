@@ -1,0 +1,87 @@
+// LoopTimer: one steady_timer standing in for the earliest deadline of a pure
+// timer structure. Deadlines are either already past or an hour away, so no
+// assertion depends on how fast the machine is.
+#include "parley/transport/loop_timer.hpp"
+
+#include <chrono>
+#include <memory>
+#include <vector>
+
+#include "transport_test_support.hpp"
+
+#include <gtest/gtest.h>
+
+namespace parley::transport::test {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+class LoopTimerTest : public ::testing::Test {
+ protected:
+  asio::io_context io_;
+  std::vector<Clock::time_point> fired_;
+  LoopTimer timer_{io_, [this](Clock::time_point now) { fired_.push_back(now); }};
+};
+
+TEST_F(LoopTimerTest, FiresOnceAtTheEarliestScheduledDeadline) {
+  const auto soon = Clock::now() - 1ms;
+  timer_.schedule(Clock::now() + 1h);
+  timer_.schedule(soon);  // re-armed earlier
+  ASSERT_TRUE(runUntil(io_, [&] { return !fired_.empty(); }));
+  runFor(io_, 20ms);
+  ASSERT_EQ(fired_.size(), 1U);
+  EXPECT_GE(fired_[0], soon);
+  EXPECT_FALSE(timer_.deadline().has_value()) << "a fired timer is disarmed";
+}
+
+TEST_F(LoopTimerTest, RearmingLaterPostponesTheWake) {
+  const auto later = Clock::now() + 1h;
+  timer_.schedule(Clock::now() - 1ms);
+  timer_.schedule(later);
+  runFor(io_, 30ms);
+  EXPECT_TRUE(fired_.empty());
+  EXPECT_EQ(timer_.deadline(), later);
+}
+
+TEST_F(LoopTimerTest, DisarmingCancelsTheWake) {
+  timer_.schedule(Clock::now() - 1ms);
+  timer_.schedule(std::nullopt);
+  runFor(io_, 30ms);
+  EXPECT_TRUE(fired_.empty());
+  EXPECT_TRUE(io_.stopped()) << "a disarmed timer keeps no work in the loop";
+}
+
+TEST_F(LoopTimerTest, SchedulingTheArmedDeadlineAgainFiresOnce) {
+  const auto due = Clock::now() - 1ms;
+  timer_.schedule(due);
+  timer_.schedule(due);
+  ASSERT_TRUE(runUntil(io_, [&] { return !fired_.empty(); }));
+  runFor(io_, 20ms);
+  EXPECT_EQ(fired_.size(), 1U);
+}
+
+TEST(LoopTimer, CallbackMayScheduleTheNextDeadline) {
+  asio::io_context io;
+  int calls = 0;
+  std::unique_ptr<LoopTimer> timer;
+  timer = std::make_unique<LoopTimer>(io, [&](Clock::time_point) {
+    if (++calls < 3) timer->schedule(Clock::now() - 1ms);
+  });
+  timer->schedule(Clock::now() - 1ms);
+  ASSERT_TRUE(runUntil(io, [&] { return calls == 3; }));
+  runFor(io, 20ms);
+  EXPECT_EQ(calls, 3);
+}
+
+TEST(LoopTimer, DestroyedTimerNeverCallsBack) {
+  asio::io_context io;
+  int calls = 0;
+  auto timer = std::make_unique<LoopTimer>(io, [&](Clock::time_point) { ++calls; });
+  timer->schedule(Clock::now() - 1ms);
+  timer.reset();
+  runFor(io, 20ms);
+  EXPECT_EQ(calls, 0);
+}
+
+}  // namespace
+}  // namespace parley::transport::test
