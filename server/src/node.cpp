@@ -84,7 +84,7 @@ struct Node::Impl final : transport::Handler, txn::TransportSink {
         return;
       }
       beginStop(signo);
-      waitForSignal();
+      if (!finished) waitForSignal();  // a second signal forces the stop
     });
   }
 
