@@ -11,6 +11,7 @@ class Writer {
  public:
   explicit Writer(char* p) : p_(p) {}
   void put(std::string_view s) {
+    if (s.empty()) return;  // data() may be null; memcpy(.., nullptr, 0) is UB
     std::memcpy(p_, s.data(), s.size());
     p_ += s.size();
   }
