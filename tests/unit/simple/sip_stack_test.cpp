@@ -2,13 +2,11 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "parley/sip/parser.hpp"
 #include "parley/sip/random.hpp"
 #include "parley/sip/serializer.hpp"
+#include "torture_corpus.hpp"
 
 namespace parley::simple {
 namespace {
@@ -268,27 +266,14 @@ TEST_F(StackTest, RegisteredModuleReceivesItsMethodAndCapabilitiesFollow) {
 
 // --- the torture corpus through the whole stack ------------------------------------
 
-struct Case {
-  std::string file, parser, response;
-};
-
-std::vector<Case> corpus() {
-  std::ifstream in(std::string(PARLEY_FIXTURES_DIR) + "/sip/torture/MANIFEST.tsv");
-  std::vector<Case> cases;
-  std::string line;
-  std::getline(in, line);
-  while (std::getline(in, line)) {
-    std::istringstream f(line);
-    Case c;
-    std::getline(f, c.file, '\t');
-    std::getline(f, c.parser, '\t');
-    std::getline(f, c.response, '\t');
-    if (!c.file.empty() && c.response != "any") cases.push_back(c);
-  }
-  return cases;
+std::vector<test::TortureCase> answeredCases() {
+  std::vector<test::TortureCase> out;
+  for (auto& c : test::tortureCases())
+    if (c.response != "any") out.push_back(c);
+  return out;
 }
 
-class TortureThroughStack : public StackTest, public ::testing::WithParamInterface<Case> {};
+class TortureThroughStack : public StackTest, public ::testing::WithParamInterface<test::TortureCase> {};
 
 // Methods whose modules arrive with the presence agent (issue 3): until then the
 // core answers them 501, before any check that module would make (§8.2.1 order).
@@ -299,9 +284,8 @@ bool methodWithoutModule(const std::string& bytes) {
 }
 
 TEST_P(TortureThroughStack, AnswersWhatTheManifestSays) {
-  const Case& c = GetParam();
-  std::ifstream in(std::string(PARLEY_FIXTURES_DIR) + "/sip/torture/" + c.file, std::ios::binary);
-  const std::string bytes{std::istreambuf_iterator<char>(in), {}};
+  const test::TortureCase& c = GetParam();
+  const std::string bytes = test::tortureBytes(c.file);
   receive(bytes);
   std::string expected = c.response;
   if (c.parser == "accept" && methodWithoutModule(bytes) && expected != "none") expected = "501";
@@ -316,12 +300,9 @@ TEST_P(TortureThroughStack, AnswersWhatTheManifestSays) {
   EXPECT_EQ(wire.substr(8, 3), expected) << c.file << "\n" << wire;
 }
 
-INSTANTIATE_TEST_SUITE_P(Corpus, TortureThroughStack, ::testing::ValuesIn(corpus()),
-                         [](const ::testing::TestParamInfo<Case>& i) {
-                           std::string n = std::filesystem::path(i.param.file).stem().string();
-                           for (char& ch : n)
-                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
-                           return n;
+INSTANTIATE_TEST_SUITE_P(Corpus, TortureThroughStack, ::testing::ValuesIn(answeredCases()),
+                         [](const ::testing::TestParamInfo<test::TortureCase>& i) {
+                           return test::tortureTestName(i.param);
                          });
 
 }  // namespace

@@ -4,47 +4,20 @@
 // stream framer, without crashing.
 #include <gtest/gtest.h>
 
-#include <filesystem>
-#include <fstream>
-#include <sstream>
-
 #include "parley/sip/parser.hpp"
 #include "parley/sip/serializer.hpp"
+#include "torture_corpus.hpp"
 
 namespace parley::sip {
 namespace {
 
-struct Case {
-  std::string file, parser, response;
-};
-
-std::vector<Case> loadManifest() {
-  std::ifstream in(std::string(PARLEY_FIXTURES_DIR) + "/sip/torture/MANIFEST.tsv");
-  std::vector<Case> cases;
-  std::string line;
-  std::getline(in, line);  // header
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    std::istringstream fields(line);
-    Case c;
-    std::getline(fields, c.file, '\t');
-    std::getline(fields, c.parser, '\t');
-    std::getline(fields, c.response, '\t');
-    cases.push_back(c);
-  }
-  return cases;
-}
-
-std::string readFile(const std::string& name) {
-  std::ifstream in(std::string(PARLEY_FIXTURES_DIR) + "/sip/torture/" + name, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
+using Case = test::TortureCase;
 
 class Torture : public ::testing::TestWithParam<Case> {};
 
 TEST_P(Torture, ParserVerdictMatchesManifest) {
   const Case& c = GetParam();
-  const std::string bytes = readFile(c.file);
+  const std::string bytes = test::tortureBytes(c.file);
   ASSERT_FALSE(bytes.empty()) << c.file;
   auto m = Parser{}.parseDatagram(bytes);
   if (c.parser == "accept") {
@@ -60,7 +33,7 @@ TEST_P(Torture, ParserVerdictMatchesManifest) {
 }
 
 TEST_P(Torture, ByteAtATimeFramingNeverCrashes) {
-  const std::string bytes = readFile(GetParam().file);
+  const std::string bytes = test::tortureBytes(GetParam().file);
   StreamFramer framer;
   std::string out;
   for (char ch : bytes) {
@@ -70,15 +43,10 @@ TEST_P(Torture, ByteAtATimeFramingNeverCrashes) {
   SUCCEED();
 }
 
-INSTANTIATE_TEST_SUITE_P(Corpus, Torture, ::testing::ValuesIn(loadManifest()),
-                         [](const ::testing::TestParamInfo<Case>& i) {
-                           std::string n = std::filesystem::path(i.param.file).stem().string();
-                           for (char& ch : n)
-                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
-                           return n;
-                         });
+INSTANTIATE_TEST_SUITE_P(Corpus, Torture, ::testing::ValuesIn(test::tortureCases()),
+                         [](const ::testing::TestParamInfo<Case>& i) { return test::tortureTestName(i.param); });
 
-TEST(Torture, ManifestIsNotEmpty) { EXPECT_GE(loadManifest().size(), 49u); }
+TEST(Torture, ManifestCoversAtLeastEveryRfc4475Case) { EXPECT_GE(test::tortureCases().size(), 49u); }
 
 }  // namespace
 }  // namespace parley::sip
