@@ -98,13 +98,13 @@ class Listener:
         return (self.host, self.port)
 
 
-def config_text(listen: list[str], node_id: str = "parley-it") -> str:
+def config_text(listen: list[str], node_id: str = "parley-it", log_format: str = "text") -> str:
     quoted = ", ".join(f'"{entry}"' for entry in listen)
     return (
         "[node]\n"
         f'id = "{node_id}"\n'
         'log_level = "info"\n'
-        'log_format = "text"\n'
+        f'log_format = "{log_format}"\n'
         "\n"
         "[sip]\n"
         f'domains = ["{DOMAIN}"]\n'
@@ -132,6 +132,7 @@ class Parleyd:
     binary: str
     workdir: Path
     listen: list[str] = field(default_factory=default_listen)
+    log_format: str = "text"
     listeners: list[Listener] = field(default_factory=list)
     proc: subprocess.Popen | None = None
     _lines: list[str] = field(default_factory=list)
@@ -153,7 +154,7 @@ class Parleyd:
     def start(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
         config = self.workdir / "parley.toml"
-        config.write_text(config_text(self.listen))
+        config.write_text(config_text(self.listen, log_format=self.log_format))
         self.log_path = self.workdir / "parleyd.log"
         self.proc = subprocess.Popen(
             [self.binary, "--config", str(config)],
@@ -242,6 +243,11 @@ class Parleyd:
             if lst.transport == transport and (":" in lst.host) == ipv6:
                 return lst
         raise TestFailure(f"no {transport} listener (ipv6={ipv6}) in {self.listeners}")
+
+    def lines(self) -> list[str]:
+        """Every stdout line so far (complete once stop() has returned)."""
+        with self._cond:
+            return list(self._lines)
 
     def log_tail(self, lines: int = 40) -> str:
         with self._cond:

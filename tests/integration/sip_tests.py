@@ -21,7 +21,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from parley_harness import (  # noqa: E402
-    DOMAIN, Parleyd, check, header_of, ipv6_loopback_available, recv_all,
+    DOMAIN, Parleyd, TestFailure, check, header_of, ipv6_loopback_available, recv_all,
     recv_one, request, run_sipp, run_test, status_of, udp_socket, via_of)
 
 T1_S = 0.5  # RFC 3261 §17.1.1.1 default T1
@@ -271,7 +271,31 @@ def check_config(work: Path, args) -> None:
           f"--version exited {r.returncode} with output {r.stdout!r}")
 
 
+def json_logs(work: Path, args) -> None:
+    """log_format = "json": every stdout line of a real run is one JSON object with
+    ts/level/module/msg, and the lifecycle events are there (escaping: logging_test)."""
+    import json
+    p = Parleyd(args.parleyd, work / "parleyd", log_format="json")
+    with p:
+        udp = p.listener("udp")
+        with udp_socket(udp) as s:
+            s.send(request("OPTIONS", f"sip:{DOMAIN}", via_of(s), "z9hG4bK-json-1"))
+            check(status_of(recv_one(s, 5.0) or b"") == 200, "OPTIONS over UDP did not get 200")
+    lines = [line for line in p.lines() if line.strip()]
+    check(len(lines) >= 5, f"expected at least 5 log lines, got {len(lines)}")
+    for line in lines:
+        try:
+            obj = json.loads(line)
+        except ValueError as e:
+            raise TestFailure(f"not JSON ({e}): {line!r}")
+        check(set(obj) == {"ts", "level", "module", "msg"}, f"unexpected keys in {line!r}")
+    msgs = [json.loads(line)["msg"] for line in lines]
+    check(any(m.startswith("sip.listening transport=udp") for m in msgs), "no sip.listening message")
+    check(any(m.startswith("node.stopped") for m in msgs), "no node.stopped message")
+
+
 TESTS = {
+    "json_logs": json_logs,
     "sipp_options": sipp_options,
     "sipp_invite_405": sipp_invite_405,
     "sipp_retransmission": sipp_retransmission,
