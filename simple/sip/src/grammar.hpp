@@ -49,7 +49,9 @@ inline bool isDigit(char c) { return c >= '0' && c <= '9'; }
 inline bool isHex(char c) {
   return isDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
-inline char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+inline char lower(char c) {  // branch-free ASCII tolower
+  return static_cast<char>(c | (static_cast<unsigned char>(c - 'A') < 26u ? 0x20 : 0));
+}
 
 inline std::string_view trim(std::string_view s) {
   while (!s.empty() && isWs(s.front())) s.remove_prefix(1);

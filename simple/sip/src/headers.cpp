@@ -67,19 +67,32 @@ const Index kIndex;
 // letter or '-' that it is not, because the only bytes that fold onto those are
 // control characters, which are not token characters.
 bool equalsCanonical(std::string_view canonical, std::string_view token) {
-  const std::size_t n = canonical.size();
-  std::size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    std::uint64_t a, b;
-    std::memcpy(&a, canonical.data() + i, 8);
-    std::memcpy(&b, token.data() + i, 8);
-    if ((a | 0x2020202020202020ULL) != (b | 0x2020202020202020ULL)) return false;
+  const std::size_t n = canonical.size();  // == token.size(): same bucket
+  const char* a = canonical.data();
+  const char* b = token.data();
+  auto same8 = [](const char* x, const char* y) {
+    std::uint64_t u, v;
+    std::memcpy(&u, x, 8);
+    std::memcpy(&v, y, 8);
+    return (u | 0x2020202020202020ULL) == (v | 0x2020202020202020ULL);
+  };
+  auto same4 = [](const char* x, const char* y) {
+    std::uint32_t u, v;
+    std::memcpy(&u, x, 4);
+    std::memcpy(&v, y, 4);
+    return (u | 0x20202020U) == (v | 0x20202020U);
+  };
+  if (n >= 8) {
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+      if (!same8(a + i, b + i)) return false;
+    return i == n || same8(a + n - 8, b + n - 8);  // overlapping tail
   }
-  for (; i < n; ++i)
-    if ((canonical[i] | 0x20) != (token[i] | 0x20)) return false;
+  if (n >= 4) return same4(a, b) && same4(a + n - 4, b + n - 4);
+  for (std::size_t i = 0; i < n; ++i)
+    if ((a[i] | 0x20) != (b[i] | 0x20)) return false;
   return true;
 }
-
 }  // namespace
 
 HeaderId headerIdFromName(std::string_view name) {

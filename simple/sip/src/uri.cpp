@@ -50,11 +50,11 @@ tl::expected<void, UriError> parseSipBody(std::string_view s, Uri& uri) {
     const std::size_t colon = userinfo.find(':');
     uri.user = userinfo.substr(0, colon);
     if (colon != std::string_view::npos) uri.password = userinfo.substr(colon + 1);
-    if (!escapesValid(userinfo)) return tl::unexpected(UriError::BadEscape);
-    if (uri.user.empty() || !allOf(uri.user, kUnreserved | kUserExtra, true))
-      return tl::unexpected(UriError::BadUser);
-    if (!allOf(uri.password, kUnreserved | kPasswordExtra, true))
-      return tl::unexpected(UriError::BadUser);
+    // allOf(..., true) accepts only well-formed %HH, so one pass validates both;
+    // escapesValid() only tells the two failures apart.
+    if (uri.user.empty() || !allOf(uri.user, kUnreserved | kUserExtra, true) ||
+        !allOf(uri.password, kUnreserved | kPasswordExtra, true))
+      return tl::unexpected(escapesValid(userinfo) ? UriError::BadUser : UriError::BadEscape);
   }
   const std::size_t q = s.find('?');
   if (q != std::string_view::npos) {
@@ -85,10 +85,8 @@ tl::expected<void, UriError> parseSipBody(std::string_view s, Uri& uri) {
     if (!parsePort(s.substr(1, p - 1), uri.port)) return tl::unexpected(UriError::BadPort);
     s = s.substr(p);
   }
-  if (!s.empty()) {
-    if (!escapesValid(s)) return tl::unexpected(UriError::BadEscape);
-    if (!parseParams(s, uri.params, false)) return tl::unexpected(UriError::BadParam);
-  }
+  if (!s.empty() && !parseParams(s, uri.params, false))
+    return tl::unexpected(escapesValid(s) ? UriError::BadParam : UriError::BadEscape);
   return {};
 }
 
