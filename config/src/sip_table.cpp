@@ -101,7 +101,7 @@ void readListen(TableReader& reader, std::vector<ListenAddress>& out) {
 void readSipTable(const toml::table* table, ErrorList& errors, SipConfig& out) {
   TableReader reader(table, "sip",
                      {"domains", "listen", "max_message_bytes", "tcp_idle_timeout",
-                      "max_tcp_connections", "max_headers", "max_line_bytes"},
+                      "max_tcp_connections", "max_headers", "max_line_bytes", "max_transactions"},
                      errors);
   readDomains(reader, out.domains);
   readListen(reader, out.listen);
@@ -110,6 +110,7 @@ void readSipTable(const toml::table* table, ErrorList& errors, SipConfig& out) {
   reader.read("max_tcp_connections", 1, 1000000, out.maxTcpConnections);
   reader.read("max_headers", 8, 1024, out.maxHeaders);
   reader.read("max_line_bytes", 256, 65535, out.maxLineBytes);
+  reader.read("max_transactions", 1000, 10000000, out.maxTransactions);
 }
 
 }  // namespace parley::config::detail

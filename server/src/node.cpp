@@ -29,6 +29,7 @@ simple::StackOptions stackOptions(const config::Config& cfg) {
   o.limits.maxMessageBytes = cfg.sip.maxMessageBytes;
   o.limits.maxHeaderCount = cfg.sip.maxHeaders;
   o.limits.maxLineBytes = cfg.sip.maxLineBytes;
+  o.transactions.maxTransactions = cfg.sip.maxTransactions;
   return o;
 }
 

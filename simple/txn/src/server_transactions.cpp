@@ -170,6 +170,9 @@ bool TransactionLayer::Impl::respond(ServerTxnId id, sip::Message&& resp, TimePo
   }
   cancel(id, TimerName::Trying100);
   cancel(id, TimerName::TuGuard);
+  // A final response was sent: the 100 Trying template is dead weight while the
+  // transaction lingers (up to 64·T1 on UDP); free it.
+  std::string().swap(txn.tryingHeaders);
   if (txn.invite) {
     if (code < 300) {
       eraseServer(id);  // §17.2.1: a 2xx ends the transaction; the TU retransmits it

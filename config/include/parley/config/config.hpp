@@ -64,6 +64,10 @@ struct SipConfig {
   std::size_t maxTcpConnections = 4096;        ///< accepted TCP connections (1..1000000)
   std::size_t maxHeaders = 128;                ///< header fields per message (8..1024)
   std::size_t maxLineBytes = 8192;             ///< start line / header line cap (256..65535)
+  /// Live server (and, separately, client) transactions (1000..10000000). Over UDP a
+  /// completed transaction lingers 64·T1 = 32 s (Timer J), so this bounds the
+  /// sustained UDP request rate at maxTransactions / 32 s; past it: 503 + Retry-After.
+  std::size_t maxTransactions = 1000000;
 
   friend bool operator==(const SipConfig&, const SipConfig&) = default;
 };
