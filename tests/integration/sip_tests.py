@@ -266,6 +266,17 @@ def check_config(work: Path, args) -> None:
     r = run("--check-config", str(work / "does-not-exist.toml"))
     check(r.returncode == 1, f"--check-config on a missing file exited {r.returncode}, expected 1")
 
+    # A listener that cannot be bound: exit 2 and a log line naming it, no hang.
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as busy:
+        busy.bind(("127.0.0.1", 0))
+        port = busy.getsockname()[1]
+        taken = work / "taken.toml"
+        taken.write_text(f'[sip]\nlisten = ["udp:127.0.0.1:{port}"]\n')
+        r = run("--config", str(taken))
+        out = r.stdout + r.stderr
+        check(r.returncode == 2, f"parleyd on a busy port exited {r.returncode}, expected 2\n{out}")
+        check(f"cannot listen on udp:127.0.0.1:{port}" in out, "start failure does not name the listener:\n" + out)
+
     r = run("--version")
     check(r.returncode == 0 and r.stdout.strip() != "",
           f"--version exited {r.returncode} with output {r.stdout!r}")

@@ -71,18 +71,15 @@ void SipStack::rebuildCapabilities() {
 }
 
 void SipStack::onDatagram(std::string_view bytes, const sip::Peer& from, TimePoint now) {
-  now_ = now;
-  ingest(parser_.parseDatagram(bytes), from);
+  ingest(parser_.parseDatagram(bytes), from, now);
 }
 
 void SipStack::onFramed(std::string_view bytes, const sip::Peer& from, TimePoint now) {
-  now_ = now;
-  ingest(parser_.parseFramed(bytes), from);
+  ingest(parser_.parseFramed(bytes), from, now);
 }
 
 void SipStack::onFramingError(sip::ParseError error, std::string_view headerBytes,
-                              const sip::Peer& from, TimePoint now) {
-  now_ = now;
+                              const sip::Peer& from, TimePoint) {
   stats_.parseErrors[static_cast<std::size_t>(error)]++;
   // Parse what headers we have (as a datagram: no Content-Length needed) so the
   // 400 can name the framing defect; the transport closes the connection.
@@ -96,19 +93,17 @@ void SipStack::onFramingError(sip::ParseError error, std::string_view headerByte
   }
 }
 
-void SipStack::advance(TimePoint now) {
-  now_ = now;
-  layer_.advance(now);
-}
+void SipStack::advance(TimePoint now) { layer_.advance(now); }
 
-void SipStack::ingest(tl::expected<sip::Message, sip::ParseFailure>&& parsed, const sip::Peer& from) {
+void SipStack::ingest(tl::expected<sip::Message, sip::ParseFailure>&& parsed, const sip::Peer& from,
+                      TimePoint now) {
   if (!parsed) {
     stats_.parseErrors[static_cast<std::size_t>(parsed.error().error)]++;
     answerMalformed(std::move(parsed.error()), from);
     return;
   }
-  if (parsed->isResponse()) layer_.receiveResponse(std::move(*parsed), from, now_);
-  else layer_.receiveRequest(std::move(*parsed), from, now_);
+  if (parsed->isResponse()) layer_.receiveResponse(std::move(*parsed), from, now);
+  else layer_.receiveRequest(std::move(*parsed), from, now);
 }
 
 void SipStack::answerMalformed(sip::ParseFailure&& failure, const sip::Peer& from) {
@@ -159,7 +154,7 @@ void SipStack::reply(txn::ServerTxnId id, const sip::Message& req, const sip::Pe
 void SipStack::respond(txn::ServerTxnId id, sip::Message&& resp) {
   if (resp.statusCode() >= 200) awaitingAnswer_.erase(id);
   countResponse(resp.statusCode());
-  layer_.respond(id, std::move(resp), now_);
+  layer_.respond(id, std::move(resp), options_.clock());
 }
 
 void SipStack::countResponse(int code) {
@@ -239,7 +234,7 @@ void SipStack::answerCancel(txn::ServerTxnId id, const sip::Message& req, const 
     sip::Message terminated = response(req, from, 487);
     terminated.removeHeader(HeaderId::CSeq);
     terminated.addHeader(HeaderId::CSeq, std::to_string(req.cseq().number) + " INVITE");
-    layer_.respond(target->id, std::move(terminated), now_);
+    layer_.respond(target->id, std::move(terminated), options_.clock());
   }
   reply(id, req, from, 200);
 }
@@ -247,7 +242,7 @@ void SipStack::answerCancel(txn::ServerTxnId id, const sip::Message& req, const 
 tl::expected<txn::ClientTxnId, txn::ClientError> SipStack::sendRequest(sip::Message&& req,
                                                                      const sip::Peer& to,
                                                                      ResponseCallback done) {
-  auto id = layer_.sendRequest(std::move(req), to, now_);
+  auto id = layer_.sendRequest(std::move(req), to, options_.clock());
   if (id) pending_.emplace(*id, std::move(done));
   return id;
 }

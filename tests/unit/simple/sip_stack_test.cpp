@@ -5,6 +5,7 @@
 
 #include "parley/sip/parser.hpp"
 #include "parley/sip/random.hpp"
+#include "parley/sip/response.hpp"
 #include "parley/sip/serializer.hpp"
 #include "torture_corpus.hpp"
 
@@ -35,8 +36,9 @@ class FakeSink : public txn::TransportSink {
 class StackTest : public ::testing::Test {
  protected:
   StackTest() : stack_(options(), sink_) {}
-  static StackOptions options() {
+  StackOptions options() {
     StackOptions o;
+    o.clock = [this] { return now_; };
     o.domains = {"SIP.localhost"};
     o.localAddresses = {"127.0.0.1"};
     return o;
@@ -59,9 +61,9 @@ class StackTest : public ::testing::Test {
                 "Content-Length: 0\n\n");
   }
 
+  TimePoint now_ = TimePoint{} + 1000s;  // declared first: the stack's clock reads it
   FakeSink sink_;
   SipStack stack_;
-  TimePoint now_ = TimePoint{} + 1000s;
 };
 
 TEST_F(StackTest, OptionsGets200WithCapabilities) {
@@ -262,6 +264,79 @@ TEST_F(StackTest, RegisteredModuleReceivesItsMethodAndCapabilitiesFollow) {
   EXPECT_EQ(r.header(sip::HeaderId::Allow), "OPTIONS, ACK, CANCEL, PUBLISH");
   EXPECT_EQ(r.header(sip::HeaderId::Accept), "application/pidf+xml");
   EXPECT_EQ(r.header(sip::HeaderId::AllowEvents), "presence");
+}
+
+class DeferringHandler : public RequestHandler {
+ public:
+  void handle(ServerTransaction txn, sip::Message&& req) override {
+    pending.emplace_back(std::move(txn), std::move(req));
+  }
+  std::vector<std::pair<ServerTransaction, sip::Message>> pending;
+};
+
+TEST_F(StackTest, DeferredAnswerCountsAsInFlightUntilTheFinalResponse) {
+  DeferringHandler h;
+  stack_.registerMethod({sip::Method::Message, &h, {"text/plain"}, {}});
+  receive(request("MESSAGE", "sip:alice@sip.localhost", "", "z9hG4bKdefer"));
+  ASSERT_EQ(h.pending.size(), 1u);
+  EXPECT_TRUE(sink_.sent.empty());
+  EXPECT_EQ(stack_.inFlight(), 1u);
+  // A retransmission while the module works is absorbed, not handed over again.
+  receive(request("MESSAGE", "sip:alice@sip.localhost", "", "z9hG4bKdefer"));
+  EXPECT_EQ(h.pending.size(), 1u);
+  auto& [txn, req] = h.pending.front();
+  txn.respond(req, 200);
+  EXPECT_EQ(stack_.inFlight(), 0u);
+  ASSERT_EQ(sink_.sent.size(), 1u);
+  auto r = lastResponse();
+  EXPECT_EQ(r.statusCode(), 200);
+  EXPECT_EQ(r.to().tag(), txn.toTag());
+}
+
+TEST_F(StackTest, SentRequestReportsItsFinalResponseOnce) {
+  std::string notify = request("NOTIFY", "sip:bob@192.0.2.10:5062", "", "");
+  notify.replace(notify.find("branch=;rport"), 13, "branch=" + sip::newBranch());
+  auto parsed = sip::Parser{}.parseDatagram(notify);
+  ASSERT_TRUE(parsed);
+  std::vector<int> outcomes;
+  auto id = stack_.sendRequest(std::move(*parsed), udpPeer(), [&](const sip::Message* r) {
+    outcomes.push_back(r ? r->statusCode() : 408);
+  });
+  ASSERT_TRUE(id);
+  EXPECT_EQ(stack_.inFlight(), 1u);
+  ASSERT_EQ(sink_.sent.size(), 1u);
+  // The peer answers 200: build it from what we sent.
+  auto sent = sip::Parser{}.parseDatagram(sink_.sent[0].bytes);
+  ASSERT_TRUE(sent);
+  std::string ok = sip::serialize(sip::makeResponse(*sent, 200, {}, "peer-tag", nullptr));
+  receive(ok);
+  receive(ok);  // retransmitted 200: absorbed
+  EXPECT_EQ(outcomes, std::vector<int>{200});
+  EXPECT_EQ(stack_.inFlight(), 0u);
+}
+
+TEST_F(StackTest, SentRequestTimesOutWithTimerF) {
+  std::string notify = request("NOTIFY", "sip:bob@192.0.2.10:5062", "", "");
+  notify.replace(notify.find("branch=;rport"), 13, "branch=" + sip::newBranch());
+  auto parsed = sip::Parser{}.parseDatagram(notify);
+  ASSERT_TRUE(parsed);
+  std::vector<int> outcomes;
+  ASSERT_TRUE(stack_.sendRequest(std::move(*parsed), udpPeer(), [&](const sip::Message* r) {
+    outcomes.push_back(r ? r->statusCode() : 408);
+  }));
+  // Step from deadline to deadline, as the Asio edge does.
+  auto runUntil = [&](TimePoint until) {
+    while (auto d = stack_.nextDeadline()) {
+      if (*d > until) break;
+      stack_.advance(*d);
+    }
+  };
+  runUntil(now_ + 31s);
+  EXPECT_TRUE(outcomes.empty());
+  EXPECT_GT(sink_.sent.size(), 5u) << "Timer E retransmits over UDP";
+  runUntil(now_ + 32s);
+  EXPECT_EQ(outcomes, std::vector<int>{408});
+  EXPECT_EQ(stack_.inFlight(), 0u);
 }
 
 // --- the torture corpus through the whole stack ------------------------------------

@@ -88,6 +88,10 @@ struct StackOptions {
   txn::TransactionLayer::Options transactions;
   /// Option tags we support (Supported; anything else in Require gets 420).
   std::vector<std::string> supported;
+  /// The time source for work that starts outside an inbound event (a module
+  /// answering later, a request sent from a module's callback). Tests inject a
+  /// fake; inbound events and advance() pass their own `now`.
+  std::function<TimePoint()> clock = [] { return std::chrono::steady_clock::now(); };
 };
 
 class SipStack final : private txn::TransactionUser {
@@ -149,7 +153,8 @@ class SipStack final : private txn::TransactionUser {
   void onStrayResponse(sip::Message&& resp, const sip::Peer& from) override;
   void onStrayAck(sip::Message&& ack, const sip::Peer& from) override;
 
-  void ingest(tl::expected<sip::Message, sip::ParseFailure>&& parsed, const sip::Peer& from);
+  void ingest(tl::expected<sip::Message, sip::ParseFailure>&& parsed, const sip::Peer& from,
+              TimePoint now);
   void answerMalformed(sip::ParseFailure&& failure, const sip::Peer& from);
   /// §8.2.2.1: a Request-URI host we accept requests for.
   [[nodiscard]] bool isOurs(const sip::Uri& uri) const;
@@ -166,7 +171,6 @@ class SipStack final : private txn::TransactionUser {
   StackOptions options_;
   sip::Parser parser_;
   txn::TransactionLayer layer_;
-  TimePoint now_{};
   std::array<MethodRegistration, 16> handlers_{};
   std::string allow_, accept_, allowEvents_, supported_;
   std::unordered_map<txn::ClientTxnId, ResponseCallback> pending_;
