@@ -87,6 +87,15 @@ std::string stampVia(const Via& via, std::string_view element, const Peer& sourc
 
 }  // namespace
 
+std::string stampTopViaRow(std::string_view row, const Via& topVia, const Peer& source) {
+  const std::string_view first = firstListElement(row);
+  std::string stamped = stampVia(topVia, first, source);
+  if (stamped.empty()) return std::string(row);
+  const std::size_t restAt = static_cast<std::size_t>(first.data() - row.data()) + first.size();
+  stamped.append(row.substr(restAt));
+  return stamped;
+}
+
 Message makeResponse(const Message& req, int code, std::string_view reason, std::string_view toTag,
                      const Peer* source) {
   Message resp = Message::response(code, reason.empty() ? reasonPhrase(code) : reason);
@@ -96,16 +105,8 @@ Message makeResponse(const Message& req, int code, std::string_view reason, std:
       case HeaderId::Via:
         if (firstVia && source != nullptr) {
           firstVia = false;
-          const std::string_view first = firstListElement(h.value);
-          const std::string stamped = stampVia(req.topVia(), first, *source);
-          if (!stamped.empty()) {
-            // Replace the first element, keep any comma-joined rest of the row.
-            const std::size_t restAt = static_cast<std::size_t>(first.data() - h.value.data()) + first.size();
-            std::string row = stamped;
-            row.append(h.value.substr(restAt));
-            resp.addHeader(HeaderId::Via, row);
-            break;
-          }
+          resp.addHeader(HeaderId::Via, stampTopViaRow(h.value, req.topVia(), *source));
+          break;
         }
         firstVia = false;
         resp.addHeader(HeaderId::Via, h.value);

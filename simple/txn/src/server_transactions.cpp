@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "layer_impl.hpp"
+#include "parley/sip/response.hpp"
 #include "parley/sip/headers.hpp"
 #include "parley/sip/serializer.hpp"
 
@@ -25,15 +26,21 @@ bool isTryingRow(sip::HeaderId id) {
 // §8.2.6: a 100 copies Via (all rows, in order), From, To (no tag is added to a
 // 100), Call-ID, CSeq and Timestamp. Kept as wire rows so the layer can send
 // the 100 after the request itself went to the TU.
-std::string tryingRows(const sip::Message& req) {
+std::string tryingRows(const sip::Message& req, const sip::Peer& source) {
   std::string rows;
+  bool firstVia = true;
   for (const auto& h : req.headers()) {
     if (!isTryingRow(h.id)) {
       continue;
     }
     rows.append(sip::headerName(h.id));
     rows.append(": ");
-    rows.append(h.value);
+    if (h.id == sip::HeaderId::Via && firstVia) {
+      firstVia = false;  // received/rport as in every other response (RFC 3581 §4)
+      rows.append(sip::stampTopViaRow(h.value, req.topVia(), source));
+    } else {
+      rows.append(h.value);
+    }
     rows.append("\r\n");
   }
   return rows;
@@ -117,7 +124,7 @@ void TransactionLayer::Impl::receiveRequest(sip::Message&& req, const sip::Peer&
     txn.branchKey = detail::branchKey(req.topVia());
   }
   txn.replyTo = responseDestination(req.topVia(), from);
-  txn.tryingHeaders = tryingRows(req);
+  txn.tryingHeaders = tryingRows(req, from);
   txn.tryingAt = now + (txn.invite ? kInviteTryingDelay : nonInviteTryingDelay());
 
   const ServerTxnId id = txn.id;

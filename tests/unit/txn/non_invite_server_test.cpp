@@ -108,6 +108,20 @@ TEST(NonInviteServer, LayerSendsTrying100At3500msWhenTheTuIsSilent) {
   EXPECT_EQ(h.layer().stats().tryingSent, 1U);
 }
 
+TEST(NonInviteServer, LayerTrying100CarriesReceivedAndRport) {
+  Harness h;
+  Req r;
+  r.toTag.clear();
+  r.viaParams = ";rport";
+  h.injectRequest(r, udpPeer("198.51.100.9", 40123));  // behind a NAT
+  h.runUntil(3500ms);
+  ASSERT_EQ(h.net.sent.size(), 1U);
+  EXPECT_NE(h.net.sent[0].bytes.find(
+                "Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK-a1;rport=40123;received=198.51.100.9\r\n"),
+            std::string::npos)
+      << h.net.sent[0].bytes;
+}
+
 TEST(NonInviteServer, Trying100InstantFollowsTheTimerConfig) {
   const auto tryingAt = [](TimerConfig timers) {
     Harness h(timers);
