@@ -93,7 +93,36 @@ void SipStack::onFramingError(sip::ParseError error, std::string_view headerByte
   }
 }
 
-void SipStack::advance(TimePoint now) { layer_.advance(now); }
+std::optional<TimePoint> SipStack::nextDeadline() const {
+  const auto a = layer_.nextDeadline();
+  const auto b = moduleHeap_.nextDeadline();
+  if (a && b) return std::min(*a, *b);
+  return a ? a : b;
+}
+
+void SipStack::advance(TimePoint now) {
+  layer_.advance(now);
+  while (auto due = moduleHeap_.popDue(now)) {
+    auto it = moduleTimers_.find(due->owner);
+    if (it == moduleTimers_.end()) continue;
+    TimerCallback callback = std::move(it->second);
+    moduleTimers_.erase(it);
+    callback(now);  // may set or cancel timers
+  }
+}
+
+SipStack::TimerId SipStack::setTimer(TimePoint deadline, TimerCallback callback) {
+  const TimerId id = nextTimerId_++;
+  moduleTimers_.emplace(id, std::move(callback));
+  moduleHeap_.arm(id, 0, deadline);
+  return id;
+}
+
+bool SipStack::cancelTimer(TimerId id) {
+  if (moduleTimers_.erase(id) == 0) return false;
+  moduleHeap_.cancel(id, 0);
+  return true;
+}
 
 void SipStack::ingest(tl::expected<sip::Message, sip::ParseFailure>&& parsed, const sip::Peer& from,
                       TimePoint now) {

@@ -339,6 +339,32 @@ TEST_F(StackTest, SentRequestTimesOutWithTimerF) {
   EXPECT_EQ(stack_.inFlight(), 0u);
 }
 
+TEST_F(StackTest, ModuleTimersFireOnceInDeadlineOrderAndCanBeCancelled) {
+  std::vector<int> fired;
+  stack_.setTimer(now_ + 3s, [&](TimePoint) { fired.push_back(3); });
+  const auto cancelled = stack_.setTimer(now_ + 2s, [&](TimePoint) { fired.push_back(2); });
+  stack_.setTimer(now_ + 1s, [&](TimePoint t) {
+    fired.push_back(1);
+    stack_.setTimer(t + 10s, [&](TimePoint) { fired.push_back(15); });  // t: the time advance() ran
+  });
+  EXPECT_TRUE(stack_.cancelTimer(cancelled));
+  EXPECT_FALSE(stack_.cancelTimer(cancelled));
+  EXPECT_EQ(stack_.nextDeadline(), now_ + 1s);
+  stack_.advance(now_ + 5s);
+  EXPECT_EQ(fired, (std::vector<int>{1, 3}));
+  EXPECT_EQ(stack_.nextDeadline(), now_ + 15s);
+  stack_.advance(now_ + 15s);
+  EXPECT_EQ(fired, (std::vector<int>{1, 3, 15}));
+  EXPECT_EQ(stack_.moduleTimers(), 0u);
+  EXPECT_FALSE(stack_.nextDeadline());
+}
+
+TEST_F(StackTest, NextDeadlineIsTheEarlierOfTransactionAndModuleTimers) {
+  stack_.setTimer(now_ + 100s, [](TimePoint) {});
+  receive(request("OPTIONS"));  // a UDP server transaction: Timer J at +32 s
+  EXPECT_EQ(stack_.nextDeadline(), now_ + 32s);
+}
+
 // --- the torture corpus through the whole stack ------------------------------------
 
 std::vector<test::TortureCase> answeredCases() {

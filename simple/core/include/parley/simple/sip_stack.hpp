@@ -32,6 +32,7 @@
 #include "parley/sip/message.hpp"
 #include "parley/sip/parser.hpp"
 #include "parley/sip/peer.hpp"
+#include "parley/txn/timer_heap.hpp"
 #include "parley/txn/transaction_layer.hpp"
 
 namespace parley::simple {
@@ -121,8 +122,20 @@ class SipStack final : private txn::TransactionUser {
                       TimePoint now);
 
   // --- timers ---------------------------------------------------------------------
-  [[nodiscard]] std::optional<TimePoint> nextDeadline() const { return layer_.nextDeadline(); }
+  /// The earliest deadline of the transaction layer and of module timers.
+  [[nodiscard]] std::optional<TimePoint> nextDeadline() const;
+  /// Fires every transaction and module timer due at `now`.
   void advance(TimePoint now);
+
+  /// Module timers (subscription, registration, publication expiry ...), kept in
+  /// the same single-timer discipline as transactions: one heap, one deadline
+  /// for the edge. The callback runs once, from advance(); it may set timers.
+  using TimerId = std::uint64_t;
+  using TimerCallback = std::function<void(TimePoint now)>;
+  TimerId setTimer(TimePoint deadline, TimerCallback callback);
+  /// Returns false if the timer already fired or was cancelled.
+  bool cancelTimer(TimerId id);
+  [[nodiscard]] std::size_t moduleTimers() const { return moduleTimers_.size(); }
 
   /// Outcome of a request we sent: a final response, or nullopt when Timer F
   /// fired or the transport failed (treat as 408, RFC 3261 §17.1.2.2).
@@ -175,6 +188,9 @@ class SipStack final : private txn::TransactionUser {
   std::string allow_, accept_, allowEvents_, supported_;
   std::unordered_map<txn::ClientTxnId, ResponseCallback> pending_;
   std::unordered_set<txn::ServerTxnId> awaitingAnswer_;
+  txn::TimerHeap moduleHeap_;
+  std::unordered_map<TimerId, TimerCallback> moduleTimers_;
+  TimerId nextTimerId_ = 1;
   Stats stats_;
 };
 
