@@ -22,8 +22,20 @@ bool StreamFramer::feed(std::string_view bytes) {
 
 StreamFramer::Status StreamFramer::next(std::string& out) {
   if (failed_) return Status::Error;
-  // Keep-alive CRLFs between messages (RFC 3261 §7.5, RFC 5626 §3.5.1).
-  while (pos_ < buf_.size() && (buf_[pos_] == '\r' || buf_[pos_] == '\n')) ++pos_;
+  // Keep-alive CRLFs between messages (RFC 3261 §7.5): skipped, and each
+  // complete "\r\n\r\n" counted as an RFC 5626 ping, however it was chunked.
+  while (pos_ < buf_.size() && (buf_[pos_] == '\r' || buf_[pos_] == '\n')) {
+    const bool cr = buf_[pos_++] == '\r';
+    if (cr) {
+      crlfState_ = (crlfState_ == 0 || crlfState_ == 2) ? crlfState_ + 1 : 1;
+    } else if (crlfState_ == 3) {
+      ++pings_;
+      crlfState_ = 0;
+    } else {
+      crlfState_ = crlfState_ == 1 ? 2 : 0;
+    }
+  }
+  if (pos_ < buf_.size()) crlfState_ = 0;  // a message starts: no ping in progress
   if (scanFrom_ < pos_) scanFrom_ = pos_;
   if (pos_ == buf_.size()) return Status::NeedMore;
   if (knownTotal_ != 0) {  // headers already framed; waiting for the body

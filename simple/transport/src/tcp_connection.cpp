@@ -123,7 +123,14 @@ bool TcpConnection::deliverFramed(bool fedOk) {
       if (state_ != State::Open) return false;  // the handler closed us
       continue;
     }
-    if (status == sip::StreamFramer::Status::NeedMore && fedOk) return true;
+    if (status == sip::StreamFramer::Status::NeedMore && fedOk) {
+      // RFC 5626 §4.4.1: answer each double-CRLF ping with a single CRLF pong.
+      for (std::size_t pings = framer_.takeKeepAlivePings(); pings > 0; --pings) {
+        std::string pong = "\r\n";
+        if (write(pong) != WriteResult::Queued) break;
+      }
+      return true;
+    }
     break;  // Error, or NeedMore after a failed feed()
   }
   // Framing lost (RFC 3261 §18.3): let the core answer 400, then close once

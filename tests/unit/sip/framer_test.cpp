@@ -32,6 +32,21 @@ TEST(StreamFramer, SplitsTwoMessagesInOneChunk) {
   EXPECT_EQ(f.buffered(), 0u);
 }
 
+TEST(StreamFramer, CountsDoubleCrlfKeepAlivePingsHoweverChunked) {
+  const std::string stream = "\r\n\r\n" + message("a", "x") + "\r\n\r\n\r\n\r\n" + message("b", "") + "\r\n";
+  for (std::size_t chunk : {stream.size(), std::size_t{1}, std::size_t{3}}) {
+    StreamFramer f;
+    std::size_t pings = 0, messages = 0;
+    for (std::size_t i = 0; i < stream.size(); i += chunk) {
+      f.feed(std::string_view(stream).substr(i, chunk));
+      messages += drain(f).size();
+      pings += f.takeKeepAlivePings();
+    }
+    EXPECT_EQ(messages, 2u) << "chunk " << chunk;
+    EXPECT_EQ(pings, 3u) << "chunk " << chunk;  // a lone trailing CRLF is no ping
+  }
+}
+
 TEST(StreamFramer, ReassemblesMessagesFedOneByteAtATime) {
   const std::string body("bin\0ary\r\n\r\nbody", 16);
   const std::string stream = message("a", body) + message("b", "x");

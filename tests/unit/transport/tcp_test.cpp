@@ -56,6 +56,18 @@ TEST_F(TcpTransport, TwoMessagesInOneSegmentAreBothDeliveredIntact) {
   EXPECT_EQ(stats().tcpMessagesIn, 2U);
 }
 
+TEST_F(TcpTransport, DoubleCrlfPingGetsOneCrlfPong) {
+  start();
+  auto client = connect();
+  client->write("\r\n\r\n");  // RFC 5626 §4.4.1 ping
+  ASSERT_TRUE(runUntil([&] { return client->received("\r\n"); }));
+  const std::string message = sipRequest("after-ping", "");
+  client->write(message);
+  ASSERT_TRUE(runUntil([&] { return handler_.messages.size() == 1; }));
+  EXPECT_EQ(handler_.messages[0].bytes, message);
+  EXPECT_EQ(client->data(), "\r\n");  // exactly one pong, no more
+}
+
 TEST_F(TcpTransport, MessageSplitByteByByteIsDeliveredIntact) {
   start();
   auto client = connect();

@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <tl/expected.hpp>
 
@@ -113,6 +114,9 @@ class StreamFramer {
   [[nodiscard]] std::string_view pendingHeaders() const { return pendingHeaders_; }
   /// Bytes buffered and not yet returned.
   [[nodiscard]] std::size_t buffered() const { return buf_.size() - pos_; }
+  /// RFC 5626 §3.5.1 keep-alive pings (a double CRLF between messages) seen
+  /// since the last call; the transport answers each with one CRLF (pong).
+  [[nodiscard]] std::size_t takeKeepAlivePings() { return std::exchange(pings_, 0); }
 
  private:
   Status take(std::string& out, std::size_t total);
@@ -121,6 +125,8 @@ class StreamFramer {
   std::string buf_;
   std::size_t pos_ = 0;         // start of the unconsumed bytes
   std::size_t knownTotal_ = 0;  // size of the message being received once its headers are framed
+  std::size_t pings_ = 0;       // double-CRLF keep-alives not yet taken
+  std::uint8_t crlfState_ = 0;  // progress through "\r\n\r\n" between messages (0..3)
   std::size_t scanFrom_ = 0;    // where the CRLFCRLF search resumes
   ParseError error_ = ParseError::Empty;
   std::string pendingHeaders_;
