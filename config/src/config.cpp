@@ -63,6 +63,9 @@ constexpr std::array kTables{
     TableSpec{"sip", [](const toml::table* t, detail::ErrorList& e, Config& c) {
                 detail::readSipTable(t, e, c.sip);
               }},
+    TableSpec{"registrar", [](const toml::table* t, detail::ErrorList& e, Config& c) {
+                detail::readRegistrarTable(t, e, c.registrar);
+              }},
 };
 
 void readRoot(const toml::table& root, detail::ErrorList& errors, Config& out) {

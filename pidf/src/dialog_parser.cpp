@@ -50,7 +50,6 @@ class DialogSink final : public detail::SaxSink {
 
   std::optional<DocumentError> start(const XmlName& name, const std::vector<XmlAttr>& attrs,
                                      Position at) override {
-    text_.clear();
     if (stack_.empty()) return startRoot(name, attrs, at);
     Ctx next = Ctx::Ignore;
     const bool ours = name.uri == kNsDialogInfo;
@@ -85,6 +84,7 @@ class DialogSink final : public detail::SaxSink {
         break;
       default: break;
     }
+    if (isTextCtx(next)) text_.clear();
     stack_.push_back(next);
     return std::nullopt;
   }
@@ -113,11 +113,13 @@ class DialogSink final : public detail::SaxSink {
       case Ctx::RemoteIdentity: dialog().remoteIdentity = std::string(trimXml(text_)); break;
       default: break;
     }
-    text_.clear();
+    if (isTextCtx(ctx)) text_.clear();
     return std::nullopt;
   }
 
-  void text(std::string_view utf8) override { text_ += utf8; }
+  void text(std::string_view utf8) override {
+    if (!stack_.empty() && isTextCtx(stack_.back())) text_ += utf8;
+  }
 
  private:
   std::optional<DocumentError> startRoot(const XmlName& name, const std::vector<XmlAttr>& attrs,
@@ -173,6 +175,11 @@ class DialogSink final : public detail::SaxSink {
     info_.dialogs.push_back(std::move(d));
     stateSeen_ = false;
     return std::nullopt;
+  }
+
+  static bool isTextCtx(Ctx c) {
+    return c == Ctx::State || c == Ctx::Duration || c == Ctx::LocalIdentity ||
+           c == Ctx::RemoteIdentity;
   }
 
   Dialog& dialog() { return info_.dialogs.back(); }

@@ -69,7 +69,6 @@ class PidfSink final : public detail::SaxSink {
 
   std::optional<DocumentError> start(const XmlName& name, const std::vector<XmlAttr>& attrs,
                                      Position at) override {
-    text_.clear();
     if (stack_.empty()) return startRoot(name, attrs, at);
     const Ctx parent = stack_.back();
     if (parent == Ctx::Extension) {
@@ -146,6 +145,7 @@ class PidfSink final : public detail::SaxSink {
         break;
       default: break;  // text-only elements and ignored subtrees
     }
+    if (isTextCtx(next)) text_.clear();
     stack_.push_back(next);
     return std::nullopt;
   }
@@ -192,14 +192,17 @@ class PidfSink final : public detail::SaxSink {
         break;
       default: break;
     }
-    text_.clear();
+    if (isTextCtx(ctx)) text_.clear();
     return std::nullopt;
   }
 
+  // Text is collected only for text-bearing elements, so the text of a note
+  // survives a stray child element (whose own text is dropped).
   void text(std::string_view utf8) override {
-    if (!stack_.empty() && stack_.back() == Ctx::Extension) {
+    if (stack_.empty()) return;
+    if (stack_.back() == Ctx::Extension) {
       capture_.text(utf8);
-    } else {
+    } else if (isTextCtx(stack_.back())) {
       text_ += utf8;
     }
   }
@@ -306,6 +309,17 @@ class PidfSink final : public detail::SaxSink {
     return Ctx::Extension;
   }
 
+  static bool isTextCtx(Ctx c) {
+    switch (c) {
+      case Ctx::PresenceNote: case Ctx::Basic: case Ctx::Show: case Ctx::Contact:
+      case Ctx::TupleNote: case Ctx::TupleTimestamp: case Ctx::TupleDeviceId:
+      case Ctx::PersonNote: case Ctx::PersonTimestamp: case Ctx::ActivityOther:
+      case Ctx::DeviceId: case Ctx::DeviceNote: case Ctx::DeviceTimestamp:
+        return true;
+      default:
+        return false;
+    }
+  }
   static bool isPersonRpid(const XmlName& name) {
     return name.uri == kNsRpid &&
            (name.local == "activities" || name.local == "mood" || name.local == "place-is");

@@ -7,8 +7,10 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "parley/registrar/registrar.hpp"
 #include "parley/server/logging.hpp"
 #include "parley/simple/sip_stack.hpp"
+#include "parley/storage/memory_registration_store.hpp"
 #include "parley/transport/loop_timer.hpp"
 #include "parley/transport/transports.hpp"
 
@@ -30,8 +32,23 @@ simple::StackOptions stackOptions(const config::Config& cfg) {
   o.limits.maxHeaderCount = cfg.sip.maxHeaders;
   o.limits.maxLineBytes = cfg.sip.maxLineBytes;
   o.transactions.maxTransactions = cfg.sip.maxTransactions;
+  o.supported = {"path"};  // RFC 3327: the registrar stores and echoes Path
   return o;
 }
+
+registrar::Options registrarOptions(const config::Config& cfg) {
+  registrar::Options o;
+  o.domains = cfg.sip.domains;
+  o.minExpires = cfg.registrar.minExpires;
+  o.maxExpires = cfg.registrar.maxExpires;
+  o.defaultExpires = cfg.registrar.defaultExpires;
+  o.maxContacts = cfg.registrar.maxContacts;
+  return o;
+}
+
+// How often expired bindings are reclaimed from memory (they are never served
+// once expired; this only returns their memory).
+constexpr auto kSweepInterval = std::chrono::seconds(30);
 
 transport::Limits transportLimits(const config::Config& cfg) {
   transport::Limits l;
@@ -52,9 +69,21 @@ struct Node::Impl final : transport::Handler, txn::TransportSink {
         log(logger("node")),
         transports(io, transportLimits(cfg), *this, logger("transport")),
         stack(stackOptions(cfg), *this),
+        registrar(registrarOptions(cfg), registrations),
         timer(io, [this](Clock::time_point now) { onTimer(now); }, logger("sip")),
         signals(io),
-        drainTimer(io) {}
+        drainTimer(io) {
+    stack.registerMethod(registrar.registration());
+    scheduleSweep(Clock::now());
+  }
+
+  void scheduleSweep(Clock::time_point now) {
+    stack.setTimer(now + kSweepInterval, [this](Clock::time_point t) {
+      if (const auto n = registrations.sweep(storage::WallClock::now()); n > 0)
+        log->debug("registrar.swept bindings={} aors={}", n, registrations.aors());
+      scheduleSweep(t);
+    });
+  }
 
   // transport::Handler
   void onMessage(std::string&& bytes, const sip::Peer& from) override {
@@ -129,6 +158,8 @@ struct Node::Impl final : transport::Handler, txn::TransportSink {
   asio::io_context io{1};
   transport::Transports transports;
   simple::SipStack stack;
+  storage::MemoryRegistrationStore registrations;
+  registrar::Registrar registrar;
   transport::LoopTimer timer;
   asio::signal_set signals;
   asio::steady_timer drainTimer;

@@ -282,6 +282,16 @@ def check_config(work: Path, args) -> None:
           f"--version exited {r.returncode} with output {r.stdout!r}")
 
 
+def sipp_register(work: Path, args) -> None:
+    """The registrar against sipp over UDP and TCP: register (200 + expires + Date), query,
+    423 below the minimum, unregister with Contact: * (200, no Contact left)."""
+    with Parleyd(args.parleyd, work / "parleyd") as p:
+        run_sipp(args.sipp, "register.xml", p.listener("udp"), work, keys={"user": "alice"})
+        run_sipp(args.sipp, "register.xml", p.listener("tcp"), work, keys={"user": "bob"})
+        # Five phones in one run, each its own AOR.
+        run_sipp(args.sipp, "register.xml", p.listener("udp"), work, keys={"user": "carol"}, calls=5)
+
+
 def json_logs(work: Path, args) -> None:
     """log_format = "json": every stdout line of a real run is one JSON object with
     ts/level/module/msg, and the lifecycle events are there (escaping: logging_test)."""
@@ -306,6 +316,7 @@ def json_logs(work: Path, args) -> None:
 
 
 TESTS = {
+    "sipp_register": sipp_register,
     "json_logs": json_logs,
     "sipp_options": sipp_options,
     "sipp_invite_405": sipp_invite_405,

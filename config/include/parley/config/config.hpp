@@ -74,9 +74,20 @@ struct SipConfig {
 
 // The whole file. A default-constructed Config is what an empty file yields (apart from
 // sourcePath).
+/// [registrar]: REGISTER handling (RFC 3261 §10.3).
+struct RegistrarConfig {
+  std::chrono::seconds minExpires{60};        ///< shorter non-zero requests get 423 (1..86400)
+  std::chrono::seconds maxExpires{3600};      ///< longer requests are shortened (min..604800)
+  std::chrono::seconds defaultExpires{3600};  ///< when the request names none (min..max)
+  std::size_t maxContacts = 10;               ///< bindings per address-of-record (1..1000)
+
+  friend bool operator==(const RegistrarConfig&, const RegistrarConfig&) = default;
+};
+
 struct Config {
   NodeConfig node;
   SipConfig sip;
+  RegistrarConfig registrar;
   std::string sourcePath;  ///< path or source name the config was loaded from
 
   friend bool operator==(const Config&, const Config&) = default;

@@ -2,6 +2,7 @@
 // [RFC 4235 §4]: what PBXes (Asterisk hints, BLF) send for hook state.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -47,5 +48,22 @@ enum class HookState { Idle, Calling, Ringing, OnThePhone };
 [[nodiscard]] bool isOnThePhone(const DialogInfo& info);
 
 [[nodiscard]] std::string_view dialogStateName(DialogState s);
+
+// Outcome of folding a received document into the subscriber's state.
+enum class MergeResult {
+  Applied,       // state updated
+  Stale,         // version not newer than what we hold: ignored [RFC 4235 §4.1]
+  NeedFullState  // version gap, or too many dialogs: keep old state, re-SUBSCRIBE
+};
+
+// Folds `update` into `current` as a dialog-package subscriber must
+// [RFC 4235 §4.1]: a full document replaces the state; a partial one must
+// carry version current.version + 1 and replaces/adds dialogs by id.
+// Terminated dialogs are dropped after merging (they were reported once and
+// would otherwise pile up). `haveState` false means nothing was received yet
+// (only a full document is accepted then). At most maxDialogs are kept.
+[[nodiscard]] MergeResult mergeDialogInfo(DialogInfo& current, bool haveState,
+                                          const DialogInfo& update,
+                                          std::size_t maxDialogs = 64);
 
 }  // namespace parley::pidf
