@@ -7,6 +7,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "parley/messaging/message_router.hpp"
 #include "parley/registrar/registrar.hpp"
 #include "parley/server/logging.hpp"
 #include "parley/simple/sip_stack.hpp"
@@ -70,11 +71,21 @@ struct Node::Impl final : transport::Handler, txn::TransportSink {
         transports(io, transportLimits(cfg), *this, logger("transport")),
         stack(stackOptions(cfg), *this),
         registrar(registrarOptions(cfg), registrations),
+        messages(messagingOptions(), stack, registrar),
         timer(io, [this](Clock::time_point now) { onTimer(now); }, logger("sip")),
         signals(io),
         drainTimer(io) {
     stack.registerMethod(registrar.registration());
+    stack.registerMethod(messages.registration());
     scheduleSweep(Clock::now());
+  }
+
+  messaging::Options messagingOptions() {
+    messaging::Options o;
+    // Our sent-by for the Via of forwarded requests: the first listener of that
+    // transport, as bound (port 0 resolved) — filled in by Node::start().
+    o.sentBy = [this](sip::Transport t) { return t == sip::Transport::Udp ? sentByUdp : sentByTcp; };
+    return o;
   }
 
   void scheduleSweep(Clock::time_point now) {
@@ -160,6 +171,8 @@ struct Node::Impl final : transport::Handler, txn::TransportSink {
   simple::SipStack stack;
   storage::MemoryRegistrationStore registrations;
   registrar::Registrar registrar;
+  messaging::MessageRouter messages;
+  std::string sentByUdp = "127.0.0.1", sentByTcp = "127.0.0.1";
   transport::LoopTimer timer;
   asio::signal_set signals;
   asio::steady_timer drainTimer;
@@ -176,6 +189,14 @@ tl::expected<void, std::string> Node::start() {
   for (const auto& l : impl_->cfg.sip.listen) {
     auto r = impl_->transports.listen({toSip(l.transport), l.host, l.port});
     if (!r) return tl::unexpected("cannot listen on " + l.text + ": " + r.error());
+  }
+  bool udpSet = false, tcpSet = false;
+  for (const auto& e : impl_->transports.endpoints()) {
+    bool& set = e.transport == sip::Transport::Udp ? udpSet : tcpSet;
+    if (set) continue;
+    set = true;
+    (e.transport == sip::Transport::Udp ? impl_->sentByUdp : impl_->sentByTcp) =
+        transport::formatHostPort(e.address, e.port);
   }
   return {};
 }

@@ -259,7 +259,7 @@ class Parleyd:
 
 def run_sipp(sipp: str, scenario: str, target: Listener, workdir: Path,
              keys: dict[str, str] | None = None, extra: list[str] | None = None,
-             calls: int = 1) -> str:
+             calls: int = 1, local_port: int | None = None) -> str:
     """Runs sipp as a UAC with SCENARIO_DIR/scenario against target; fails unless exit 0.
 
     sipp writes its logs into its cwd, so each run gets its own directory under workdir.
@@ -271,7 +271,7 @@ def run_sipp(sipp: str, scenario: str, target: Listener, workdir: Path,
     run_dir = Path(tempfile.mkdtemp(prefix=Path(scenario).stem + "-", dir=workdir))
     last = ""
     for attempt in range(3):  # retry only when the local port we picked was taken meanwhile
-        port = free_port(local_ip)
+        port = local_port or free_port(local_ip)
         cmd = [sipp, "-sf", str(SCENARIO_DIR / scenario), target.hostport,
                "-i", local_ip, "-p", str(port), "-ci", "127.0.0.1",
                "-m", str(calls), "-timeout", "10s", "-timeout_error",

@@ -292,6 +292,38 @@ def sipp_register(work: Path, args) -> None:
         run_sipp(args.sipp, "register.xml", p.listener("udp"), work, keys={"user": "carol"}, calls=5)
 
 
+def sipp_message(work: Path, args) -> None:
+    """MESSAGE through Parley to a registered sipp phone (UDP and TCP): the phone registers
+    from port P, a sipp UAS then serves port P and must receive the forwarded MESSAGE; the
+    sender gets the phone's 200. MESSAGE to a user nobody registered gets 480."""
+    from parley_harness import SCENARIO_DIR, free_port
+    with Parleyd(args.parleyd, work / "parleyd") as p:
+        for transport in ("udp", "tcp"):
+            target = p.listener(transport)
+            user = f"phone-{transport}"
+            port = free_port("127.0.0.1", socket.SOCK_STREAM if transport == "tcp" else socket.SOCK_DGRAM)
+            run_sipp(args.sipp, "register_only.xml", target, work, keys={"user": user}, local_port=port)
+            uas_dir = work / f"uas-{transport}"
+            uas_dir.mkdir()
+            uas = subprocess.Popen(
+                [args.sipp, "-sf", str(SCENARIO_DIR / "message_uas.xml"), "-i", "127.0.0.1",
+                 "-p", str(port), "-m", "1", "-timeout", "15s", "-timeout_error", "-nostdin",
+                 "-trace_err"] + (["-t", "t1"] if transport == "tcp" else []),
+                cwd=uas_dir, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            try:
+                time.sleep(0.5)  # let the UAS bind port P
+                run_sipp(args.sipp, "message_uac.xml", target, work, keys={"user": user})
+                out, _ = uas.communicate(timeout=20)
+            finally:
+                if uas.poll() is None:
+                    uas.kill()
+                    uas.wait(timeout=5)
+            check(uas.returncode == 0,
+                  f"the registered phone ({transport}) did not receive the MESSAGE (sipp exit {uas.returncode}):\n"
+                  + out.decode(errors="replace")[-2000:])
+        run_sipp(args.sipp, "message_unavailable.xml", p.listener("udp"), work, keys={"user": "nobody"})
+
+
 def json_logs(work: Path, args) -> None:
     """log_format = "json": every stdout line of a real run is one JSON object with
     ts/level/module/msg, and the lifecycle events are there (escaping: logging_test)."""
@@ -317,6 +349,7 @@ def json_logs(work: Path, args) -> None:
 
 TESTS = {
     "sipp_register": sipp_register,
+    "sipp_message": sipp_message,
     "json_logs": json_logs,
     "sipp_options": sipp_options,
     "sipp_invite_405": sipp_invite_405,

@@ -135,6 +135,8 @@ class SipStack final : private txn::TransactionUser {
   TimerId setTimer(TimePoint deadline, TimerCallback callback);
   /// Returns false if the timer already fired or was cancelled.
   bool cancelTimer(TimerId id);
+  /// The stack's clock (StackOptions::clock), for modules computing deadlines.
+  [[nodiscard]] TimePoint now() const { return options_.clock(); }
   [[nodiscard]] std::size_t moduleTimers() const { return moduleTimers_.size(); }
 
   /// Outcome of a request we sent: a final response, or nullopt when Timer F

@@ -1,0 +1,189 @@
+#include "parley/messaging/message_router.hpp"
+
+#include <gtest/gtest.h>
+
+#include "parley/sip/parser.hpp"
+#include "parley/sip/response.hpp"
+#include "parley/sip/serializer.hpp"
+#include "parley/storage/memory_registration_store.hpp"
+
+namespace parley::messaging {
+namespace {
+using namespace std::chrono_literals;
+
+struct Sent {
+  sip::Peer to;
+  std::string bytes;
+};
+class Sink : public txn::TransportSink {
+ public:
+  void transmit(const sip::Peer& to, std::string_view bytes) override { sent.push_back({to, std::string(bytes)}); }
+  std::vector<Sent> sent;
+};
+
+const sip::Peer kPhone1{sip::Transport::Udp, "192.0.2.21", 5062, 0, 0};
+const sip::Peer kPhone2{sip::Transport::Udp, "192.0.2.22", 5064, 0, 0};
+const sip::Peer kSender{sip::Transport::Udp, "192.0.2.30", 5070, 0, 0};
+
+class MessageRouterTest : public ::testing::Test {
+ protected:
+  MessageRouterTest()
+      : stack_(stackOptions(), sink_), registrar_(registrarOptions(), store_),
+        router_(Options{4096, 30s, [](sip::Transport) { return std::string("198.51.100.1:5060"); }}, stack_, registrar_) {
+    stack_.registerMethod(registrar_.registration());
+    stack_.registerMethod(router_.registration());
+  }
+  simple::StackOptions stackOptions() {
+    simple::StackOptions o;
+    o.domains = {"sip.localhost"};
+    o.clock = [this] { return now_; };
+    return o;
+  }
+  registrar::Options registrarOptions() {
+    registrar::Options o;
+    o.domains = {"sip.localhost"};
+    o.wallClock = [] { return storage::WallTime{} + 1000000s; };
+    return o;
+  }
+  void receive(const std::string& text, const sip::Peer& from) { stack_.onDatagram(text, from, now_); }
+  void registerPhone(const sip::Peer& phone, std::string_view contact, int n) {
+    receive("REGISTER sip:sip.localhost SIP/2.0\r\nVia: SIP/2.0/UDP " + phone.address + ":" +
+                std::to_string(phone.port) + ";branch=z9hG4bK-reg" + std::to_string(n) +
+                "\r\nMax-Forwards: 70\r\nTo: <sip:alice@sip.localhost>\r\nFrom: <sip:alice@sip.localhost>;tag=r" +
+                std::to_string(n) + "\r\nCall-ID: reg-" + std::to_string(n) + "\r\nCSeq: 1 REGISTER\r\nContact: <" +
+                std::string(contact) + ">\r\nContent-Length: 0\r\n\r\n",
+            phone);
+    ASSERT_EQ(sink_.sent.back().bytes.substr(0, 11), "SIP/2.0 200");
+    sink_.sent.clear();
+  }
+  std::string message(std::string_view body = "hello", std::string_view to = "sip:alice@sip.localhost") {
+    return "MESSAGE " + std::string(to) + " SIP/2.0\r\n"
+           "Via: SIP/2.0/UDP 192.0.2.30:5070;branch=z9hG4bK-msg1;rport\r\nMax-Forwards: 70\r\n"
+           "To: <" + std::string(to) + ">\r\nFrom: <sip:bob@sip.localhost>;tag=b1\r\nCall-ID: msg-1\r\n"
+           "CSeq: 1 MESSAGE\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) +
+           "\r\n\r\n" + std::string(body);
+  }
+  static sip::Message parse(const std::string& bytes) {
+    auto m = sip::Parser{}.parseDatagram(bytes);
+    EXPECT_TRUE(m) << bytes;
+    return std::move(*m);
+  }
+  // A response from a phone to the forwarded request `forwarded`.
+  void answer(const Sent& forwarded, int code, const sip::Peer& from) {
+    auto req = parse(forwarded.bytes);
+    receive(sip::serialize(sip::makeResponse(req, code, {}, "phone-tag", nullptr)), from);
+  }
+
+  txn::TimePoint now_ = txn::TimePoint{} + 1000s;
+  Sink sink_;
+  simple::SipStack stack_;
+  storage::MemoryRegistrationStore store_;
+  registrar::Registrar registrar_;
+  MessageRouter router_;
+};
+
+TEST_F(MessageRouterTest, ForksToEveryBindingAndRelaysTheFirst2xx) {
+  registerPhone(kPhone1, "sip:alice@192.0.2.21:5062", 1);
+  registerPhone(kPhone2, "sip:alice@192.0.2.22:5064", 2);
+  receive(message(), kSender);
+  ASSERT_EQ(sink_.sent.size(), 2u);
+  std::vector<Sent> branches = sink_.sent;
+  for (const auto& b : branches) {
+    auto fwd = parse(b.bytes);
+    EXPECT_EQ(fwd.method(), sip::Method::Message);
+    EXPECT_EQ(fwd.maxForwards(), 69);
+    EXPECT_EQ(fwd.topVia().host, "198.51.100.1");
+    EXPECT_EQ(fwd.list(sip::HeaderId::Via).size(), 2u);
+    EXPECT_EQ(fwd.body(), "hello");
+    EXPECT_EQ(std::string(fwd.requestLine().uriText),
+              b.to == kPhone1 ? "sip:alice@192.0.2.21:5062" : "sip:alice@192.0.2.22:5064");
+  }
+  sink_.sent.clear();
+  answer(branches[1], 200, branches[1].to);
+  ASSERT_EQ(sink_.sent.size(), 1u);
+  EXPECT_EQ(sink_.sent[0].to.address, "192.0.2.30");
+  auto relayed = parse(sink_.sent[0].bytes);
+  EXPECT_EQ(relayed.statusCode(), 200);
+  EXPECT_EQ(relayed.list(sip::HeaderId::Via).size(), 1u);  // ours removed
+  EXPECT_EQ(relayed.topVia().branch, "z9hG4bK-msg1");
+  EXPECT_EQ(relayed.to().tag(), "phone-tag");
+  // The slower branch's failure changes nothing.
+  answer(branches[0], 486, branches[0].to);
+  EXPECT_EQ(sink_.sent.size(), 1u);
+  EXPECT_EQ(router_.stats().delivered, 1u);
+  EXPECT_EQ(stack_.inFlight(), 0u);
+}
+
+TEST_F(MessageRouterTest, RelaysA2xxWhoseViasShareOneRow) {
+  registerPhone(kPhone1, "sip:alice@192.0.2.21:5062", 1);
+  receive(message(), kSender);
+  ASSERT_EQ(sink_.sent.size(), 1u);
+  auto fwd = parse(sink_.sent[0].bytes);
+  const auto vias = fwd.list(sip::HeaderId::Via);
+  ASSERT_EQ(vias.size(), 2u);
+  // As sipp's [last_Via:] writes them: both elements in one row.
+  std::string ok = "SIP/2.0 200 OK\r\nVia: " + std::string(vias[0]) + ", " + std::string(vias[1]) +
+                   "\r\nFrom: <sip:bob@sip.localhost>;tag=b1\r\nTo: <sip:alice@sip.localhost>;tag=p\r\n"
+                   "Call-ID: msg-1\r\nCSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n";
+  sink_.sent.clear();
+  receive(ok, kPhone1);
+  ASSERT_EQ(sink_.sent.size(), 1u);
+  auto relayed = parse(sink_.sent[0].bytes);
+  EXPECT_EQ(relayed.statusCode(), 200);
+  EXPECT_EQ(relayed.list(sip::HeaderId::Via).size(), 1u);
+  EXPECT_EQ(relayed.topVia().branch, "z9hG4bK-msg1");
+}
+
+TEST_F(MessageRouterTest, NoBindingGets480) {
+  receive(message(), kSender);
+  ASSERT_EQ(sink_.sent.size(), 1u);
+  EXPECT_EQ(parse(sink_.sent[0].bytes).statusCode(), 480);
+}
+
+TEST_F(MessageRouterTest, OversizedBodyGets413) {
+  registerPhone(kPhone1, "sip:alice@192.0.2.21:5062", 1);
+  receive(message(std::string(5000, 'x')), kSender);
+  ASSERT_EQ(sink_.sent.size(), 1u);
+  EXPECT_EQ(parse(sink_.sent[0].bytes).statusCode(), 413);
+}
+
+TEST_F(MessageRouterTest, RequestUriWithoutUserGets404) {
+  receive(message("hi", "sip:sip.localhost"), kSender);
+  EXPECT_EQ(parse(sink_.sent.back().bytes).statusCode(), 404);
+}
+
+TEST_F(MessageRouterTest, AllBranchesFailingRelaysTheBestFinal) {
+  registerPhone(kPhone1, "sip:alice@192.0.2.21:5062", 1);
+  registerPhone(kPhone2, "sip:alice@192.0.2.22:5064", 2);
+  receive(message(), kSender);
+  std::vector<Sent> branches = sink_.sent;
+  sink_.sent.clear();
+  answer(branches[0], 486, branches[0].to);
+  EXPECT_TRUE(sink_.sent.empty()) << "waits for the other branch";
+  answer(branches[1], 404, branches[1].to);
+  ASSERT_EQ(sink_.sent.size(), 1u);
+  EXPECT_EQ(parse(sink_.sent[0].bytes).statusCode(), 404);  // lowest 4xx
+}
+
+TEST_F(MessageRouterTest, SilentPhonesGive480NotA408) {
+  registerPhone(kPhone1, "sip:alice@192.0.2.21:5062", 1);
+  receive(message(), kSender);
+  // Step through Timer E retransmissions up to Timer F.
+  const auto until = now_ + 33s;
+  while (auto d = stack_.nextDeadline()) {
+    if (*d > until) break;
+    now_ = *d;
+    stack_.advance(*d);
+  }
+  std::vector<int> toSender;
+  for (const auto& s : sink_.sent)
+    if (s.to == kSender) toSender.push_back(parse(s.bytes).statusCode());
+  // 100 Trying at 3.5 s (RFC 4320), then 480 at the 30 s branch timeout: before
+  // the sender's own Timer F, and never a 408.
+  EXPECT_EQ(toSender, (std::vector<int>{100, 480}));
+  EXPECT_EQ(router_.stats().unavailable, 1u);
+  EXPECT_EQ(stack_.inFlight(), 0u);
+}
+
+}  // namespace
+}  // namespace parley::messaging
