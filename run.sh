@@ -45,6 +45,12 @@ Try it from another terminal (sipp is in the Debian package sip-tester):
   sipp -sf tests/integration/sipp/invite_405_then_ack.xml ${udp_target:-127.0.0.1:5060} -nr \\
        -i 127.0.0.1 -key domain sip.localhost -key ruri sip:alice@sip.localhost -m 1
       # INVITE -> 405 Method Not Allowed, then ACK
+  sipp -sf tests/integration/sipp/register_only.xml ${udp_target:-127.0.0.1:5060} -i 127.0.0.1 -p 5070 \\
+       -key domain sip.localhost -key user bob -m 1
+      # bob registers from 127.0.0.1:5070; a phone listening there now gets bob's MESSAGEs:
+  sipp -sf tests/integration/sipp/message_uac.xml ${udp_target:-127.0.0.1:5060} -i 127.0.0.1 \\
+       -key domain sip.localhost -key user bob -m 1
+      # MESSAGE to bob (run a UAS on 5070 first: sipp -sf tests/integration/sipp/message_uas.xml -p 5070 -i 127.0.0.1)
 Press Ctrl-C to stop.
 
 INFO
