@@ -195,9 +195,6 @@ class DialogSink final : public detail::SaxSink {
 
 tl::expected<DialogInfo, DocumentError> parseDialogInfo(std::string_view xml,
                                                         const Limits& limits) {
-  if (xml.size() > limits.maxBytes) {
-    return tl::unexpected(DocumentError{Code::TooLarge, "document too large"});
-  }
   DialogSink sink(limits);
   if (auto err = detail::runSax(xml, limits, sink)) return tl::unexpected(std::move(*err));
   return sink.take();

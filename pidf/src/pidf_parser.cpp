@@ -353,9 +353,6 @@ class PidfSink final : public detail::SaxSink {
 
 tl::expected<PresenceDocument, DocumentError> parsePidf(std::string_view xml,
                                                         const Limits& limits) {
-  if (xml.size() > limits.maxBytes) {
-    return tl::unexpected(DocumentError{Code::TooLarge, "document too large"});
-  }
   PidfSink sink(limits);
   if (auto err = detail::runSax(xml, limits, sink)) return tl::unexpected(std::move(*err));
   return sink.take();

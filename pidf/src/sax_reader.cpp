@@ -227,6 +227,10 @@ std::string_view trimXml(std::string_view s) {
 }
 
 std::optional<DocumentError> runSax(std::string_view xml, const Limits& limits, SaxSink& sink) {
+  // The size cap comes before Xerces sees a byte.
+  if (xml.size() > limits.maxBytes) {
+    return DocumentError{DocumentError::Code::TooLarge, "document too large"};
+  }
   if (!initXerces()) {
     return DocumentError{DocumentError::Code::Internal, "XML parser unavailable"};
   }

@@ -47,7 +47,7 @@ class SaxSink {
   virtual void text(std::string_view utf8) = 0;
 };
 
-// Parses `xml` (size already checked by the caller against limits.maxBytes),
+// Parses `xml` (refused as TooLarge beyond limits.maxBytes, before Xerces runs),
 // enforcing maxDepth and maxElements. Returns the first error, if any.
 std::optional<DocumentError> runSax(std::string_view xml, const Limits& limits, SaxSink& sink);
 
