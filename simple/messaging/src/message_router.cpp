@@ -85,7 +85,8 @@ struct Fork {
   simple::ServerTransaction txn;
   std::size_t pending = 0;
   bool answered = false;
-  std::optional<sip::Message> best;  // best final non-2xx so far
+  int bestCode = 0;  // best final non-2xx so far (0: none)
+  std::string bestReason;
   simple::SipStack::TimerId deadline = 0;
   explicit Fork(simple::ServerTransaction t) : txn(std::move(t)) {}
 };
@@ -93,9 +94,52 @@ struct Fork {
 // Ends a fork that had no 2xx: the best final seen, else 480.
 void finishWithoutSuccess(Fork& fork, const sip::Message& req, MessageRouter::Stats& stats) {
   fork.answered = true;
-  if (fork.best) return fork.txn.respond(req, fork.best->statusCode(), fork.best->statusLine().reason);
+  if (fork.bestCode != 0) return fork.txn.respond(req, fork.bestCode, fork.bestReason);
   ++stats.unavailable;
   fork.txn.respond(req, 480);
+}
+
+// The request for one branch (RFC 3261 §16.6): the contact as Request-URI, our
+// Via on top, the binding's Path as Route, Max-Forwards − 1; built as text and
+// parsed back, or nullopt when the contact cannot be a Request-URI.
+std::optional<sip::Message> branchRequest(const sip::Message& req, const storage::Binding& b,
+                                          sip::Transport transport, const std::string& sentBy) {
+  std::string wire = "MESSAGE " + b.contact + " SIP/2.0\r\n";
+  std::string via = transport == sip::Transport::Udp ? "SIP/2.0/UDP " : "SIP/2.0/TCP ";
+  via.append(sentBy).append(";branch=").append(sip::newBranch()).append(";rport");
+  appendRow(wire, "Via", via);
+  for (const auto& p : b.path) appendRow(wire, "Route", p);
+  for (const auto& h : req.headers()) {
+    if (h.id == HeaderId::MaxForwards || h.id == HeaderId::ContentLength) continue;
+    appendRow(wire, nameOf(h), h.value);
+  }
+  appendRow(wire, "Max-Forwards", std::to_string(req.maxForwards() < 0 ? 69 : req.maxForwards() - 1));
+  appendRow(wire, "Content-Length", std::to_string(req.body().size()));
+  wire.append("\r\n").append(req.body());
+  return reparse(wire);
+}
+
+// A branch's response without our Via element (§16.7 step 9), which may share
+// its row with the caller's (as sipp writes them), or nullopt if unusable.
+std::optional<sip::Message> withoutOurVia(const sip::Message& resp) {
+  std::string out = "SIP/2.0 " + std::to_string(resp.statusCode()) + " ";
+  out.append(resp.statusLine().reason).append("\r\n");
+  bool skipped = false;
+  for (const auto& h : resp.headers()) {
+    if (h.id == HeaderId::ContentLength) continue;
+    if (h.id != HeaderId::Via || skipped) {
+      appendRow(out, nameOf(h), h.value);
+      continue;
+    }
+    skipped = true;
+    const std::string_view first = sip::firstListElement(h.value);
+    std::string_view rest = h.value.substr(static_cast<std::size_t>(first.data() - h.value.data()) + first.size());
+    while (!rest.empty() && (rest.front() == ',' || rest.front() == ' ' || rest.front() == '\t')) rest.remove_prefix(1);
+    if (!rest.empty()) appendRow(out, "Via", rest);
+  }
+  appendRow(out, "Content-Length", std::to_string(resp.body().size()));
+  out.append("\r\n").append(resp.body());
+  return reparse(out);
 }
 
 }  // namespace
@@ -124,68 +168,30 @@ void MessageRouter::handle(simple::ServerTransaction txn, sip::Message&& request
     for (const storage::Binding& b : *found) {
       auto hop = nextHop(b);
       if (!hop) continue;
-      // The forwarded request, built as text then parsed (RFC 3261 §16.6).
-      std::string wire = "MESSAGE " + b.contact + " SIP/2.0\r\n";
-      const std::string via = "SIP/2.0/" + std::string(hop->transport == sip::Transport::Udp ? "UDP" : "TCP") +
-                              " " + (options_.sentBy ? options_.sentBy(hop->transport) : "127.0.0.1") +
-                              ";branch=" + sip::newBranch() + ";rport";
-      appendRow(wire, "Via", via);
-      for (const auto& p : b.path) appendRow(wire, "Route", p);
-      for (const auto& h : req->headers()) {
-        if (h.id == HeaderId::MaxForwards || h.id == HeaderId::ContentLength) continue;
-        appendRow(wire, nameOf(h), h.value);
-      }
-      appendRow(wire, "Max-Forwards", std::to_string(req->maxForwards() < 0 ? 69 : req->maxForwards() - 1));
-      appendRow(wire, "Content-Length", std::to_string(req->body().size()));
-      wire.append("\r\n").append(req->body());
-      auto forwarded = reparse(wire);
-      if (!forwarded) continue;  // a contact URI we cannot put in a Request-URI
+      auto forwarded = branchRequest(*req, b, hop->transport,
+                                     options_.sentBy ? options_.sentBy(hop->transport) : "127.0.0.1");
+      if (!forwarded) continue;
       ++fork->pending;
       ++stats_.forwarded;
       auto sent = stack_.sendRequest(std::move(*forwarded), *hop, [this, fork, req](const sip::Message* resp) {
         --fork->pending;
         if (fork->answered) return;
-        auto settle = [&] {
+        if (resp && resp->statusCode() < 300) {  // the first 2xx wins
           fork->answered = true;
           stack_.cancelTimer(fork->deadline);
-        };
-        if (resp && resp->statusCode() < 300) {
-          // Relay the 2xx without our Via (§16.7 step 9) in the caller's transaction.
-          std::string out = "SIP/2.0 " + std::to_string(resp->statusCode()) + " " +
-                            std::string(resp->statusLine().reason) + "\r\n";
-          bool skipped = false;
-          for (const auto& h : resp->headers()) {
-            if (h.id == HeaderId::Via && !skipped) {
-              // Drop our Via: the first element, which may share its row with others.
-              skipped = true;
-              const std::string_view first = sip::firstListElement(h.value);
-              std::string_view rest = h.value.substr(
-                  static_cast<std::size_t>(first.data() - h.value.data()) + first.size());
-              while (!rest.empty() && (rest.front() == ',' || rest.front() == ' ' || rest.front() == '\t'))
-                rest.remove_prefix(1);
-              if (!rest.empty()) appendRow(out, "Via", rest);
-              continue;
-            }
-            if (h.id == HeaderId::ContentLength) continue;
-            appendRow(out, nameOf(h), h.value);
-          }
-          appendRow(out, "Content-Length", std::to_string(resp->body().size()));
-          out.append("\r\n").append(resp->body());
-          settle();
-          if (auto relayed = reparse(out)) {
+          if (auto relayed = withoutOurVia(*resp)) {
             ++stats_.delivered;
             return fork->txn.respond(std::move(*relayed));
           }
           return fork->txn.respond(*req, 502, "Bad Gateway");  // a 2xx we cannot relay
         }
-        if (resp && resp->statusCode() >= 300 &&
-            (!fork->best || rank(resp->statusCode()) < rank(fork->best->statusCode())))
-          fork->best = reparse(sip::serialize(*resp));
+        if (resp && (fork->bestCode == 0 || rank(resp->statusCode()) < rank(fork->bestCode))) {
+          fork->bestCode = resp->statusCode();
+          fork->bestReason = std::string(resp->statusLine().reason);
+        }
         if (fork->pending > 0) return;
-        // Our own response carrying the chosen code (the callee's headers stay on
-        // its branch), or 480 when every branch timed out.
-        settle();
-        finishWithoutSuccess(*fork, *req, stats_);
+        stack_.cancelTimer(fork->deadline);
+        finishWithoutSuccess(*fork, *req, stats_);  // the best final, or 480 if all timed out
       });
       if (!sent) {
         --fork->pending;
