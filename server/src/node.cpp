@@ -11,7 +11,8 @@
 #include "parley/registrar/registrar.hpp"
 #include "parley/server/logging.hpp"
 #include "parley/simple/sip_stack.hpp"
-#include "parley/storage/memory_registration_store.hpp"
+#include "parley/storage/memory_list_store.hpp"
+#include "parley/storage/registration_store.hpp"
 #include "parley/transport/loop_timer.hpp"
 #include "parley/transport/transports.hpp"
 
@@ -91,7 +92,7 @@ struct Node::Impl final : transport::Handler, txn::TransportSink {
   void scheduleSweep(Clock::time_point now) {
     stack.setTimer(now + kSweepInterval, [this](Clock::time_point t) {
       if (const auto n = registrations.sweep(storage::WallClock::now()); n > 0)
-        log->debug("registrar.swept bindings={} aors={}", n, registrations.aors());
+        log->debug("registrar.swept bindings={} aors={}", n, registrations.keys());
       scheduleSweep(t);
     });
   }
@@ -169,7 +170,7 @@ struct Node::Impl final : transport::Handler, txn::TransportSink {
   asio::io_context io{1};
   transport::Transports transports;
   simple::SipStack stack;
-  storage::MemoryRegistrationStore registrations;
+  storage::MemoryListStore<storage::Binding> registrations;
   registrar::Registrar registrar;
   messaging::MessageRouter messages;
   std::string sentByUdp = "127.0.0.1", sentByTcp = "127.0.0.1";

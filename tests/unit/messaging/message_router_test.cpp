@@ -5,7 +5,8 @@
 #include "parley/sip/parser.hpp"
 #include "parley/sip/response.hpp"
 #include "parley/sip/serializer.hpp"
-#include "parley/storage/memory_registration_store.hpp"
+#include "parley/storage/memory_list_store.hpp"
+#include "parley/storage/registration_store.hpp"
 
 namespace parley::messaging {
 namespace {
@@ -77,7 +78,7 @@ class MessageRouterTest : public ::testing::Test {
   txn::TimePoint now_ = txn::TimePoint{} + 1000s;
   Sink sink_;
   simple::SipStack stack_;
-  storage::MemoryRegistrationStore store_;
+  storage::MemoryListStore<storage::Binding> store_;
   registrar::Registrar registrar_;
   MessageRouter router_;
 };

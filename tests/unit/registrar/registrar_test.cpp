@@ -4,7 +4,8 @@
 
 #include "parley/sip/parser.hpp"
 #include "parley/sip/serializer.hpp"
-#include "parley/storage/memory_registration_store.hpp"
+#include "parley/storage/memory_list_store.hpp"
+#include "parley/storage/registration_store.hpp"
 #include "torture_corpus.hpp"
 
 namespace parley::registrar {
@@ -76,7 +77,7 @@ class RegistrarTest : public ::testing::Test {
   storage::WallTime wall_ = storage::WallTime{} + std::chrono::hours(24 * 365 * 50);
   Sink sink_;
   simple::SipStack stack_;
-  storage::MemoryRegistrationStore store_;
+  storage::MemoryListStore<storage::Binding> store_;
   Registrar registrar_;
   int branch_ = 0;
 };
@@ -169,7 +170,7 @@ TEST_F(RegistrarTest, BindingsExpireOnTime) {
   EXPECT_EQ(r.header(sip::HeaderId::Contact), "<sip:a@h2>;expires=480");
   wall_ += 600s;
   EXPECT_EQ(store_.sweep(wall_), 1u);
-  EXPECT_EQ(store_.aors(), 0u);
+  EXPECT_EQ(store_.keys(), 0u);
 }
 
 TEST_F(RegistrarTest, AddressOfRecordOutsideOurDomainsGets404) {

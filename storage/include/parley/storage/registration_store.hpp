@@ -1,29 +1,13 @@
-// Registrations (RFC 3261 §10): the bindings of each address-of-record.
-//
-// Asynchronous by contract: every operation completes through a callback,
-// which the in-memory backend calls before returning and a networked backend
-// (Redis) calls later from the event loop. Callers must not assume either.
-//
-// Updates are read-modify-write by closure: the store hands the live bindings
-// to `change`, which returns the new set (or refuses), and stores the result
-// atomically. The memory backend runs the closure once; a Redis backend runs
-// it under WATCH/MULTI and again if the key changed meanwhile, so `change`
-// must be a pure function of its input.
+// Registrations (RFC 3261 §10): the bindings of each address-of-record, kept in
+// a ListStore keyed by the canonical AOR.
 #pragma once
 
-#include <chrono>
-#include <cstdint>
-#include <functional>
 #include <string>
 #include <vector>
 
-#include <tl/expected.hpp>
+#include "parley/storage/list_store.hpp"
 
 namespace parley::storage {
-
-/// Wall-clock time: expiries outlive restarts and map onto Redis TTLs.
-using WallClock = std::chrono::system_clock;
-using WallTime = WallClock::time_point;
 
 struct Binding {
   std::string contact;            ///< the Contact URI as registered (without <>, params)
@@ -37,28 +21,6 @@ struct Binding {
   friend bool operator==(const Binding&, const Binding&) = default;
 };
 using Bindings = std::vector<Binding>;
-
-struct StoreError {
-  enum class Code : std::uint8_t {
-    Unavailable,  ///< the backend cannot answer now (Redis down): retry later
-    Refused,      ///< the change closure refused; `message` and `sipCode` say why
-  };
-  Code code = Code::Unavailable;
-  int sipCode = 500;    ///< the SIP status a refusal maps to (set by the closure)
-  std::string message;  ///< reason phrase material: short, ASCII
-};
-
-class RegistrationStore {
- public:
-  virtual ~RegistrationStore() = default;
-  using Done = std::function<void(tl::expected<Bindings, StoreError>)>;
-  using Change = std::function<tl::expected<Bindings, StoreError>(const Bindings& live)>;
-
-  /// The bindings of `aor` that have not expired at `now`.
-  virtual void lookup(const std::string& aor, WallTime now, Done done) = 0;
-  /// Atomically replaces the live bindings of `aor` with change(live); `done`
-  /// receives what was stored, or the refusal/backend error (nothing stored).
-  virtual void update(const std::string& aor, WallTime now, Change change, Done done) = 0;
-};
+using RegistrationStore = ListStore<Binding>;
 
 }  // namespace parley::storage

@@ -1,4 +1,5 @@
-#include "parley/storage/memory_registration_store.hpp"
+#include "parley/storage/memory_list_store.hpp"
+#include "parley/storage/registration_store.hpp"
 
 #include <gtest/gtest.h>
 
@@ -17,8 +18,8 @@ Binding binding(std::string contact, WallTime expires) {
   return b;
 }
 
-TEST(MemoryRegistrationStore, UpdateStoresWhatTheClosureReturns) {
-  MemoryRegistrationStore s;
+TEST(MemoryListStore, UpdateStoresWhatTheClosureReturns) {
+  MemoryListStore<Binding> s;
   Bindings stored;
   s.update("sip:a@x", kNow, [](const Bindings& live) {
     EXPECT_TRUE(live.empty());
@@ -30,8 +31,8 @@ TEST(MemoryRegistrationStore, UpdateStoresWhatTheClosureReturns) {
   EXPECT_EQ(looked, stored);
 }
 
-TEST(MemoryRegistrationStore, RefusalStoresNothingAndIsReported) {
-  MemoryRegistrationStore s;
+TEST(MemoryListStore, RefusalStoresNothingAndIsReported) {
+  MemoryListStore<Binding> s;
   s.update("sip:a@x", kNow, [](const Bindings&) {
     return tl::expected<Bindings, StoreError>(Bindings{binding("sip:a@h", kNow + 60s)});
   }, [](auto) {});
@@ -40,11 +41,11 @@ TEST(MemoryRegistrationStore, RefusalStoresNothingAndIsReported) {
     return tl::unexpected(StoreError{StoreError::Code::Refused, 400, "no"});
   }, [&](auto r) { refused = !r && r.error().sipCode == 400; });
   EXPECT_TRUE(refused);
-  EXPECT_EQ(s.bindings(), 1u);
+  EXPECT_EQ(s.records(), 1u);
 }
 
-TEST(MemoryRegistrationStore, ExpiredBindingsAreNeverSeenAndSweepReclaimsThem) {
-  MemoryRegistrationStore s;
+TEST(MemoryListStore, ExpiredBindingsAreNeverSeenAndSweepReclaimsThem) {
+  MemoryListStore<Binding> s;
   s.update("sip:a@x", kNow, [](const Bindings&) {
     return tl::expected<Bindings, StoreError>(Bindings{binding("sip:a@1", kNow + 10s), binding("sip:a@2", kNow + 20s)});
   }, [](auto) {});
@@ -58,9 +59,9 @@ TEST(MemoryRegistrationStore, ExpiredBindingsAreNeverSeenAndSweepReclaimsThem) {
   }, [](auto) {});
   EXPECT_EQ(seen, 1u);
   EXPECT_EQ(s.sweep(kNow + 10s), 1u);  // b's binding; a's expired one went at the update
-  EXPECT_EQ(s.aors(), 1u);
+  EXPECT_EQ(s.keys(), 1u);
   EXPECT_EQ(s.sweep(kNow + 20s), 1u);
-  EXPECT_EQ(s.aors(), 0u);
+  EXPECT_EQ(s.keys(), 0u);
 }
 
 }  // namespace
