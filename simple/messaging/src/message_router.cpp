@@ -153,7 +153,7 @@ simple::MethodRegistration MessageRouter::registration() {
 
 void MessageRouter::handle(simple::ServerTransaction txn, sip::Message&& request) {
   auto req = std::make_shared<sip::Message>(std::move(request));
-  const std::string aor = registrar::Registrar::aorOf(req->requestLine().uri);
+  const std::string aor = sip::addressOfRecord(req->requestLine().uri);
   if (aor.empty()) return txn.respond(*req, 404);
   if (req->body().size() > options_.maxBodyBytes) return txn.respond(*req, 413);
   if (req->maxForwards() == 0) return txn.respond(*req, 483);

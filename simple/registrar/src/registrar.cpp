@@ -127,22 +127,13 @@ Registrar::Registrar(Options options, storage::RegistrationStore& store)
 
 simple::MethodRegistration Registrar::registration() { return {sip::Method::Register, this, {}, {}}; }
 
-std::string Registrar::aorOf(const sip::Uri& uri) {
-  if (!uri.isSip() || uri.user.empty() || uri.host.empty()) return {};
-  std::string aor = uri.scheme == sip::Scheme::Sips ? "sips:" : "sip:";
-  aor += sip::unescape(uri.user);
-  aor += '@';
-  for (char c : uri.host) aor.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-  return aor;
-}
-
 void Registrar::handle(simple::ServerTransaction txn, sip::Message&& request) {
   auto req = std::make_shared<sip::Message>(std::move(request));
   auto refuse = [&txn, &req](int code, std::string_view reason) { txn.respond(*req, code, reason); };
 
   // §10.3 step 5: the AOR is the To URI, and it must be one of ours.
   const sip::Uri& to = req->to().uri;
-  const std::string aor = aorOf(to);
+  const std::string aor = sip::addressOfRecord(to);
   std::string host(to.host);
   std::transform(host.begin(), host.end(), host.begin(), [](unsigned char c) { return std::tolower(c); });
   if (aor.empty() || std::find(options_.domains.begin(), options_.domains.end(), host) == options_.domains.end())

@@ -179,6 +179,15 @@ std::string unescape(std::string_view text) {
   return out;
 }
 
+std::string addressOfRecord(const Uri& uri) {
+  if (!uri.isSip() || uri.user.empty() || uri.host.empty()) return {};
+  std::string aor = uri.scheme == Scheme::Sips ? "sips:" : "sip:";
+  aor += unescape(uri.user);
+  aor += '@';
+  for (char c : uri.host) aor.push_back(lower(c));
+  return aor;
+}
+
 namespace {
 bool paramEquals(const Uri& a, const Uri& b, std::string_view name, bool mustMatchIfEither) {
   const auto va = a.param(name);

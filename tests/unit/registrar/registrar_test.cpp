@@ -196,12 +196,12 @@ TEST_F(RegistrarTest, TortureContactAddrSpecWithHeadersGets400) {
   EXPECT_EQ(sink_.sent[0].substr(0, 11), "SIP/2.0 400");
 }
 
-TEST(RegistrarAor, CanonicalFormIgnoresPortParamsCaseOfHostAndEscapes) {
-  EXPECT_EQ(Registrar::aorOf(*sip::parseUri("sip:%61lice@SIP.Localhost:5070;transport=tcp")),
+TEST(AddressOfRecord, CanonicalFormIgnoresPortParamsCaseOfHostAndEscapes) {
+  EXPECT_EQ(sip::addressOfRecord(*sip::parseUri("sip:%61lice@SIP.Localhost:5070;transport=tcp")),
             "sip:alice@sip.localhost");
-  EXPECT_EQ(Registrar::aorOf(*sip::parseUri("sips:bob@b.example")), "sips:bob@b.example");
-  EXPECT_EQ(Registrar::aorOf(*sip::parseUri("sip:sip.localhost")), "");
-  EXPECT_EQ(Registrar::aorOf(*sip::parseUri("tel:+15550100")), "");
+  EXPECT_EQ(sip::addressOfRecord(*sip::parseUri("sips:bob@b.example")), "sips:bob@b.example");
+  EXPECT_EQ(sip::addressOfRecord(*sip::parseUri("sip:sip.localhost")), "");
+  EXPECT_EQ(sip::addressOfRecord(*sip::parseUri("tel:+15550100")), "");
 }
 
 }  // namespace

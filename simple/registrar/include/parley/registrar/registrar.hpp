@@ -43,11 +43,6 @@ class Registrar final : public simple::RequestHandler {
   // simple::RequestHandler
   void handle(simple::ServerTransaction txn, sip::Message&& req) override;
 
-  /// The canonical address-of-record of a SIP URI ("sip:alice@sip.localhost":
-  /// scheme, unescaped user, lower-case host; no port or parameters), or empty
-  /// when the URI is not a SIP URI with a user part.
-  [[nodiscard]] static std::string aorOf(const sip::Uri& uri);
-
   /// The live bindings of `aor`, highest q first (then most recently refreshed).
   void lookup(const std::string& aor, storage::RegistrationStore::Done done);
 

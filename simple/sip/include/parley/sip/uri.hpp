@@ -63,6 +63,11 @@ void appendUri(std::string& out, const Uri& uri);
 /// host (case-insensitive), port, and the parameters §19.1.4 lists.
 [[nodiscard]] bool equivalent(const Uri& a, const Uri& b);
 
+/// The canonical address-of-record of a SIP URI, the key Parley files state
+/// under: "sip:alice@sip.localhost" — scheme, unescaped user, lower-case host;
+/// no port or parameters. Empty when the URI is not SIP/SIPS with a user part.
+[[nodiscard]] std::string addressOfRecord(const Uri& uri);
+
 /// %-decodes once (no recursion). Invalid escapes are copied verbatim.
 [[nodiscard]] std::string unescape(std::string_view text);
 
