@@ -66,6 +66,9 @@ constexpr std::array kTables{
     TableSpec{"registrar", [](const toml::table* t, detail::ErrorList& e, Config& c) {
                 detail::readRegistrarTable(t, e, c.registrar);
               }},
+    TableSpec{"presence", [](const toml::table* t, detail::ErrorList& e, Config& c) {
+                detail::readPresenceTable(t, e, c.presence);
+              }},
 };
 
 void readRoot(const toml::table& root, detail::ErrorList& errors, Config& out) {

@@ -10,5 +10,6 @@ namespace parley::config::detail {
 void readNodeTable(const toml::table* table, ErrorList& errors, NodeConfig& out);
 void readSipTable(const toml::table* table, ErrorList& errors, SipConfig& out);
 void readRegistrarTable(const toml::table* table, ErrorList& errors, RegistrarConfig& out);
+void readPresenceTable(const toml::table* table, ErrorList& errors, PresenceConfig& out);
 
 }  // namespace parley::config::detail

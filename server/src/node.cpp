@@ -8,10 +8,12 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "parley/messaging/message_router.hpp"
+#include "parley/presence/publisher.hpp"
 #include "parley/registrar/registrar.hpp"
 #include "parley/server/logging.hpp"
 #include "parley/simple/sip_stack.hpp"
 #include "parley/storage/memory_list_store.hpp"
+#include "parley/storage/publication_store.hpp"
 #include "parley/storage/registration_store.hpp"
 #include "parley/transport/loop_timer.hpp"
 #include "parley/transport/transports.hpp"
@@ -48,7 +50,17 @@ registrar::Options registrarOptions(const config::Config& cfg) {
   return o;
 }
 
-// How often expired bindings are reclaimed from memory (they are never served
+presence::PublishOptions publishOptions(const config::Config& cfg) {
+  presence::PublishOptions o;
+  o.minExpires = cfg.presence.minExpires;
+  o.maxExpires = cfg.presence.maxExpires;
+  o.defaultExpires = cfg.presence.defaultExpires;
+  o.maxBodyBytes = cfg.presence.maxBodyBytes;
+  o.maxPublicationsPerPresentity = cfg.presence.maxPublicationsPerPresentity;
+  return o;
+}
+
+// How often expired bindings and publications are reclaimed from memory (they are never served
 // once expired; this only returns their memory).
 constexpr auto kSweepInterval = std::chrono::seconds(30);
 
@@ -73,11 +85,13 @@ struct Node::Impl final : transport::Handler, txn::TransportSink {
         stack(stackOptions(cfg), *this),
         registrar(registrarOptions(cfg), registrations),
         messages(messagingOptions(), stack, registrar),
+        publisher(publishOptions(cfg), publications),
         timer(io, [this](Clock::time_point now) { onTimer(now); }, logger("sip")),
         signals(io),
         drainTimer(io) {
     stack.registerMethod(registrar.registration());
     stack.registerMethod(messages.registration());
+    stack.registerMethod(publisher.registration());
     scheduleSweep(Clock::now());
   }
 
@@ -91,8 +105,11 @@ struct Node::Impl final : transport::Handler, txn::TransportSink {
 
   void scheduleSweep(Clock::time_point now) {
     stack.setTimer(now + kSweepInterval, [this](Clock::time_point t) {
-      if (const auto n = registrations.sweep(storage::WallClock::now()); n > 0)
+      const auto wall = storage::WallClock::now();
+      if (const auto n = registrations.sweep(wall); n > 0)
         log->debug("registrar.swept bindings={} aors={}", n, registrations.keys());
+      if (const auto n = publications.sweep(wall); n > 0)
+        log->debug("presence.swept publications={} keys={}", n, publications.keys());
       scheduleSweep(t);
     });
   }
@@ -173,6 +190,8 @@ struct Node::Impl final : transport::Handler, txn::TransportSink {
   storage::MemoryListStore<storage::Binding> registrations;
   registrar::Registrar registrar;
   messaging::MessageRouter messages;
+  storage::MemoryListStore<storage::Publication> publications;
+  presence::Publisher publisher;
   std::string sentByUdp = "127.0.0.1", sentByTcp = "127.0.0.1";
   transport::LoopTimer timer;
   asio::signal_set signals;

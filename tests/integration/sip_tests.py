@@ -324,6 +324,37 @@ def sipp_message(work: Path, args) -> None:
         run_sipp(args.sipp, "message_unavailable.xml", p.listener("udp"), work, keys={"user": "nobody"})
 
 
+def sipp_publish(work: Path, args) -> None:
+    """PUBLISH life cycle against sipp over UDP and TCP (initial with ETag, refresh, stale
+    ETag 412, remove); XML bombs, external entities and DTDs get 400 and parleyd keeps serving."""
+    with Parleyd(args.parleyd, work / "parleyd") as p:
+        run_sipp(args.sipp, "publish.xml", p.listener("udp"), work, keys={"user": "alice"})
+        run_sipp(args.sipp, "publish.xml", p.listener("tcp"), work, keys={"user": "bob"})
+        # Hostile bodies (sipp cannot write a DOCTYPE internal subset: '[' is its keyword
+        # syntax), so a raw client sends them.
+        udp = p.listener("udp")
+        entities = ('<!ENTITY a "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa">'
+                    '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+                    '<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">'
+                    '<!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;">')
+        hostile = {
+            "billion-laughs": f'<?xml version="1.0"?><!DOCTYPE presence [{entities}]>'
+                              '<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:m@x">&d;</presence>',
+            "external-entity": '<?xml version="1.0"?><!DOCTYPE presence [<!ENTITY x SYSTEM "file:///etc/hostname">]>'
+                               '<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:m@x">&x;</presence>',
+            "external-dtd": '<?xml version="1.0"?><!DOCTYPE presence SYSTEM "http://127.0.0.1:9/x.dtd">'
+                            '<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:m@x"/>',
+        }
+        for i, (name, body) in enumerate(hostile.items()):
+            with udp_socket(udp) as s:
+                s.send(request("PUBLISH", f"sip:mallory@{DOMAIN}", via_of(s), f"z9hG4bK-bomb-{i}",
+                               body=body.encode(), extra=["Event: presence", "Content-Type: application/pidf+xml"]))
+                reply = recv_one(s, 5.0) or b""
+                check(status_of(reply) == 400, f"{name}: expected 400, got {reply[:200]!r}")
+        check(p.running(), "parleyd died on a hostile document")
+        run_sipp(args.sipp, "publish.xml", p.listener("udp"), work, keys={"user": "carol"}, calls=5)
+
+
 def json_logs(work: Path, args) -> None:
     """log_format = "json": every stdout line of a real run is one JSON object with
     ts/level/module/msg, and the lifecycle events are there (escaping: logging_test)."""
@@ -350,6 +381,7 @@ def json_logs(work: Path, args) -> None:
 TESTS = {
     "sipp_register": sipp_register,
     "sipp_message": sipp_message,
+    "sipp_publish": sipp_publish,
     "json_logs": json_logs,
     "sipp_options": sipp_options,
     "sipp_invite_405": sipp_invite_405,

@@ -33,11 +33,11 @@ void appendList(std::string& out, std::string_view item) {
 
 // --- ServerTransaction ---------------------------------------------------------
 
-void ServerTransaction::respond(const sip::Message& req, int code, std::string_view reason) {
+void ServerTransaction::respond(const sip::Message& req, int code, std::string_view reason) const {
   stack_->respond(id_, sip::makeResponse(req, code, reason, toTag_, &from_));
 }
 
-void ServerTransaction::respond(sip::Message&& resp) { stack_->respond(id_, std::move(resp)); }
+void ServerTransaction::respond(sip::Message&& resp) const { stack_->respond(id_, std::move(resp)); }
 
 // --- SipStack --------------------------------------------------------------------
 

@@ -128,9 +128,9 @@ TEST(ConfigErrors, UnknownKeyNamesTheKeyAtItsPosition) {
   EXPECT_EQ(errorOf("[node]\n\"odd key\" = 1\n"), R"(parley.toml:2:1: node."odd key": unknown key)");
 }
 
-TEST(ConfigErrors, UnknownTablesAreRejectedIncludingPresenceForNow) {
-  EXPECT_EQ(errorOf("[node]\nid = \"a\"\n\n[presence]\nx = 1\n"),
-            "parley.toml:4:2: presence: unknown table");
+TEST(ConfigErrors, UnknownTablesAreRejectedIncludingXmppForNow) {
+  EXPECT_EQ(errorOf("[node]\nid = \"a\"\n\n[xmpp]\nx = 1\n"),
+            "parley.toml:4:2: xmpp: unknown table");
   EXPECT_EQ(errorOf("[sip]\n[sip.extra]\n"), "parley.toml:2:6: sip.extra: unknown table");
   EXPECT_EQ(errorOf("[[storage]]\nx = 1\n"), "parley.toml:1:3: storage: unknown table");
 }

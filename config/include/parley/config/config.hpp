@@ -84,10 +84,22 @@ struct RegistrarConfig {
   friend bool operator==(const RegistrarConfig&, const RegistrarConfig&) = default;
 };
 
+/// [presence]: PUBLISH (RFC 3903) bounds; SUBSCRIBE/NOTIFY keys join with them.
+struct PresenceConfig {
+  std::chrono::seconds minExpires{60};        ///< shorter non-zero requests get 423 (1..86400)
+  std::chrono::seconds maxExpires{3600};      ///< longer requests are shortened (min..604800)
+  std::chrono::seconds defaultExpires{3600};  ///< when the request names none (min..max)
+  std::size_t maxBodyBytes = 65536;           ///< larger documents get 413 (256..1048576)
+  std::size_t maxPublicationsPerPresentity = 16;  ///< per event; more get 403 (1..1000)
+
+  friend bool operator==(const PresenceConfig&, const PresenceConfig&) = default;
+};
+
 struct Config {
   NodeConfig node;
   SipConfig sip;
   RegistrarConfig registrar;
+  PresenceConfig presence;
   std::string sourcePath;  ///< path or source name the config was loaded from
 
   friend bool operator==(const Config&, const Config&) = default;

@@ -48,9 +48,9 @@ class ServerTransaction {
   ServerTransaction(SipStack& stack, txn::ServerTxnId id, const sip::Peer& from, std::string toTag)
       : stack_(&stack), id_(id), from_(from), toTag_(std::move(toTag)) {}
   /// Builds the response per §8.2.6 (To-tag of this transaction) and sends it.
-  void respond(const sip::Message& req, int code, std::string_view reason = {});
+  void respond(const sip::Message& req, int code, std::string_view reason = {}) const;
   /// Sends a response the handler built itself (with makeResponse()).
-  void respond(sip::Message&& resp);
+  void respond(sip::Message&& resp) const;
   /// The To-tag every response of this transaction carries (§8.2.6.2).
   [[nodiscard]] const std::string& toTag() const { return toTag_; }
   [[nodiscard]] txn::ServerTxnId id() const { return id_; }

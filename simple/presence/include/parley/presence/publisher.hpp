@@ -1,0 +1,65 @@
+// PUBLISH (RFC 3903) for Event: presence (PIDF, RFC 3863) and Event: dialog
+// (dialog-info from PBXs, RFC 4235): the event state compositor's intake.
+// Processing follows RFC 3903 §6 in order, after the UAS core's checks:
+//   1. Request-URI: a user of a served domain (no user part → 404)
+//   2. Event: presence | dialog, else 489 + Allow-Events
+//   3. SIP-If-Match: more than one → 400
+//   4. Expires: absent → default; 0 < e < min → 423 + Min-Expires; > max → max
+//   5. body: wrong Content-Type → 415 + Accept; over max_body_bytes → 413;
+//      not a valid document → 400 naming the defect; neither body nor
+//      SIP-If-Match → 400; Expires 0 without SIP-If-Match → 400
+//   store, atomically per presentity and event: unknown or expired ETag → 412;
+//      Expires 0 removes; a body modifies; no body refreshes; a new publication
+//      past max_publications_per_presentity → 403
+//   6. 200 with Expires and a fresh SIP-ETag never used before (a removal
+//      answers Expires: 0 and the removed tag)
+// The stored documents are the input of composition and NOTIFY (next step).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "parley/simple/sip_stack.hpp"
+#include "parley/storage/publication_store.hpp"
+
+namespace parley::presence {
+
+struct PublishOptions {
+  std::chrono::seconds minExpires{60};
+  std::chrono::seconds maxExpires{3600};
+  std::chrono::seconds defaultExpires{3600};
+  std::size_t maxBodyBytes = 65536;
+  std::size_t maxPublicationsPerPresentity = 16;
+  std::function<storage::WallTime()> wallClock = [] { return storage::WallClock::now(); };
+};
+
+/// The event packages Parley publishes and notifies for, with their body type.
+struct EventPackage {
+  std::string_view name;         ///< "presence" | "dialog"
+  std::string_view contentType;  ///< "application/pidf+xml" | "application/dialog-info+xml"
+};
+[[nodiscard]] const EventPackage* findPackage(std::string_view name);
+
+class Publisher final : public simple::RequestHandler {
+ public:
+  Publisher(PublishOptions options, storage::PublicationStore& store);
+
+  [[nodiscard]] simple::MethodRegistration registration();
+
+  // simple::RequestHandler
+  void handle(simple::ServerTransaction txn, sip::Message&& req) override;
+
+  /// The storage key of a presentity's publications for one event package.
+  [[nodiscard]] static std::string key(std::string_view event, std::string_view aor);
+  /// The live publications of `aor` for `event`, newest modification first.
+  void lookup(std::string_view event, std::string_view aor, storage::PublicationStore::Done done);
+
+ private:
+  PublishOptions options_;
+  storage::PublicationStore& store_;
+};
+
+}  // namespace parley::presence
