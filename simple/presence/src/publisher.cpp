@@ -40,8 +40,11 @@ Publisher::Publisher(PublishOptions options, storage::PublicationStore& store)
     : options_(std::move(options)), store_(store) {}
 
 simple::MethodRegistration Publisher::registration() {
+  // No Allow-Events: that header names packages we *notify* for (RFC 6665
+  // §4.4.4), which is the subscription module's to declare. A PUBLISH for an
+  // unknown package still gets 489 listing the ones we accept.
   return {sip::Method::Publish, this, {std::string(kPackages[0].contentType), std::string(kPackages[1].contentType)},
-          {std::string(kPackages[0].name), std::string(kPackages[1].name)}};
+          {}};
 }
 
 std::string Publisher::key(std::string_view event, std::string_view aor) {

@@ -199,6 +199,19 @@ TEST_F(PublisherTest, DialogInfoFromAPbxIsStoredUnderTheDialogEvent) {
   EXPECT_TRUE(live("presence").empty());
 }
 
+TEST_F(PublisherTest, OptionsDoesNotClaimNotifierPackagesBeforeSubscribeExists) {
+  const std::string options =
+      "OPTIONS sip:sip.localhost SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.5:5060;branch=z9hG4bK-o1\r\n"
+      "Max-Forwards: 70\r\nTo: <sip:sip.localhost>\r\nFrom: <sip:a@sip.localhost>;tag=o\r\n"
+      "Call-ID: o1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
+  stack_.onDatagram(options, {sip::Transport::Udp, "192.0.2.5", 5060, 0, 0}, now_);
+  auto r = sip::Parser{}.parseDatagram(sink_.sent.back());
+  ASSERT_TRUE(r);
+  EXPECT_NE(std::string(*r->header(sip::HeaderId::Allow)).find("PUBLISH"), std::string::npos);
+  EXPECT_NE(std::string(*r->header(sip::HeaderId::Accept)).find("application/pidf+xml"), std::string::npos);
+  EXPECT_FALSE(r->header(sip::HeaderId::AllowEvents));
+}
+
 TEST_F(PublisherTest, RequestUriWithoutUserGets404) {
   EXPECT_EQ(publish(kPresence, kPidf, "sip:sip.localhost").statusCode(), 404);
 }
