@@ -51,6 +51,9 @@ Try it from another terminal (sipp is in the Debian package sip-tester):
   sipp -sf tests/integration/sipp/message_uac.xml ${udp_target:-127.0.0.1:5060} -i 127.0.0.1 \\
        -key domain sip.localhost -key user bob -m 1
       # MESSAGE to bob (run a UAS on 5070 first: sipp -sf tests/integration/sipp/message_uas.xml -p 5070 -i 127.0.0.1)
+  sipp -sf tests/integration/sipp/publish.xml ${udp_target:-127.0.0.1:5060} -i 127.0.0.1 \\
+       -key domain sip.localhost -key user alice -m 1
+      # PUBLISH alice's presence: 200 + SIP-ETag, refresh, stale ETag -> 412, remove
 Press Ctrl-C to stop.
 
 INFO
