@@ -55,6 +55,13 @@ class TimerHeap {
   /// already due) are seen by the next call.
   [[nodiscard]] std::optional<Expired> popDue(TimePoint now);
 
+  /// Pre-sizes for `n` live timers, so arming never rehashes the index while
+  /// the loop is busy (a rehash of a large table stalls it for tens of ms).
+  void reserve(std::size_t n) {
+    live_.reserve(n);
+    heap_.reserve(n);
+  }
+
   /// Number of live (armed) timers.
   [[nodiscard]] std::size_t size() const { return live_.size(); }
   [[nodiscard]] bool empty() const { return live_.empty(); }

@@ -1,0 +1,375 @@
+#!/usr/bin/env bash
+# Parley vs Kamailio 5.6 under the same sipp load: PUBLISH, REGISTER and MESSAGE.
+#
+# For each offered RATE, first against a fresh Kamailio (kamailio/run_kamailio.sh), then against
+# a fresh parleyd, runs the SAME sipp UAC command lines (only the target port differs):
+#   publish   publish_load.xml   RATE*SECONDS initial PUBLISHes, one distinct user per call
+#   register  register_load.xml  RATE*SECONDS REGISTERs (distinct users), sent FROM the port of
+#                                the MESSAGE UAS with Contact = that port: Kamailio relays to
+#                                the Contact, parleyd to the REGISTER's source address, and
+#                                both are the UAS this way
+#   message   message_load.xml   RATE*SECONDS MESSAGEs to those users, relayed to a sipp
+#                                message_uas.xml (started on that port after the REGISTER run)
+#                                that answers 200; the UAS must get every MESSAGE
+# and prints per server and scenario: calls ok/failed, achieved calls/s (sipp's own clock),
+# server CPU seconds (utime+stime from /proc/PID/stat; all Kamailio processes summed, parleyd
+# is one process), CPU us per call and per server transaction (publish 1, register 1,
+# message 2), p50/p99 response time (sipp -trace_rtt, whole ms), and memory growth over the
+# scenario measured SETTLE seconds after it (Kamailio: shared memory real_used from
+# kamcmd core.shmmem; parleyd: VmRSS).
+#
+# Usage: bench/presence_load.sh [SECONDS] [RATE...]     (default: 10 2000 5000)
+# Environment:
+#   PARLEYD     parleyd binary (default build/server/parleyd; copied to the work directory
+#               first so a rebuild during the run cannot change it)
+#   SIPP_LIMIT  most outstanding calls per sipp (-l, default 2000)
+#   PIN         1 (default): server on CPU 1, every sipp on CPU 0 (taskset), so both servers
+#               get the same single core; 0: no pinning (everything shares all cores)
+#   SETTLE      seconds to wait after a scenario before reading memory (default 6: Kamailio
+#               keeps finished transactions 5 s on its wait timer)
+#   KAM_CHILDREN, KAM_SHM_MB  passed to kamailio/run_kamailio.sh (defaults 4 and 1024)
+#   KEEP=1      keep the work directory (configs, logs, sipp output, stat and rtt files)
+# Needs: sipp, python3, kamailio + kamailio-presence-modules, kamcmd, taskset (if PIN=1).
+# Loopback only; every process it starts is stopped by PID; each sipp is bounded by -timeout.
+set -euo pipefail
+root="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
+sippdir="$root/bench/sipp"
+
+secs="${1:-10}"
+shift || true
+rates=("$@")
+[[ ${#rates[@]} -eq 0 ]] && rates=(2000 5000)
+limit="${SIPP_LIMIT:-2000}"
+pin="${PIN:-1}"
+settle="${SETTLE:-6}"
+parleyd_src="${PARLEYD:-$root/build/server/parleyd}"
+for v in "$secs" "${rates[@]}" "$limit" "$settle"; do
+  if ! [[ "$v" =~ ^[0-9]+$ && "$v" -gt 0 ]]; then
+    echo "usage: $0 [seconds] [rate...]   (positive integers)" >&2
+    exit 2
+  fi
+done
+for tool in sipp python3 kamcmd; do
+  command -v "$tool" >/dev/null || { echo "$tool not found" >&2; exit 2; }
+done
+if ! command -v kamailio >/dev/null && [[ ! -x /usr/sbin/kamailio ]]; then
+  echo "kamailio not found: apt-get install -y kamailio kamailio-presence-modules" >&2
+  exit 2
+fi
+if [[ ! -x "$parleyd_src" ]]; then
+  echo "no parleyd at $parleyd_src: build it first (cmake --build build --target parleyd)" >&2
+  exit 2
+fi
+if [[ "$pin" == 1 ]]; then
+  command -v taskset >/dev/null || { echo "taskset not found (or run with PIN=0)" >&2; exit 2; }
+  (($(nproc) >= 2)) || { echo "PIN=1 needs 2 CPUs (run with PIN=0)" >&2; exit 2; }
+  server_cpu=(taskset -c 1)
+  sipp_cpu=(taskset -c 0)
+else
+  server_cpu=()
+  sipp_cpu=()
+fi
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/parley-presence-load.XXXXXX")"
+cp "$parleyd_src" "$work/parleyd"
+parleyd="$work/parleyd"
+results="$work/results"
+: >"$results"
+started_pids=()
+
+# stop_pid PID : SIGTERM, up to 10 s, then SIGKILL; reaps it.
+stop_pid() {
+  local pid=$1
+  kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 100); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "process $pid did not stop within 10 s of SIGTERM; killing it" >&2
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || true
+}
+cleanup() {
+  local pid
+  for pid in "${started_pids[@]}"; do
+    stop_pid "$pid"
+  done
+  if [[ "${KEEP:-0}" == 1 ]]; then
+    echo "work directory kept: $work"
+  else
+    rm -rf "$work"
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+free_port() {
+  python3 -c 'import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# options_ok PORT : one OPTIONS to sip:sip.localhost on 127.0.0.1:PORT; succeeds on a 200.
+options_ok() {
+  python3 - "$1" <<'PY'
+import socket, sys
+port = int(sys.argv[1])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(0.5)
+s.bind(("127.0.0.1", 0))
+me = s.getsockname()[1]
+req = (f"OPTIONS sip:sip.localhost SIP/2.0\r\n"
+       f"Via: SIP/2.0/UDP 127.0.0.1:{me};branch=z9hG4bK-probe-{me};rport\r\n"
+       f"Max-Forwards: 70\r\nFrom: <sip:probe@sip.localhost>;tag=probe{me}\r\n"
+       f"To: <sip:sip.localhost>\r\nCall-ID: probe-{me}@127.0.0.1\r\nCSeq: 1 OPTIONS\r\n"
+       f"Content-Length: 0\r\n\r\n").encode()
+s.sendto(req, ("127.0.0.1", port))
+try:
+    data = s.recv(65535)
+except OSError:
+    sys.exit(1)
+sys.exit(0 if data.startswith(b"SIP/2.0 200") else 1)
+PY
+}
+
+# cpu_ticks PID... : utime+stime summed over the PIDs (/proc/PID/stat fields 14, 15; the
+# command name may contain spaces, so fields are counted after its closing ')').
+cpu_ticks() {
+  local total=0 pid stat
+  for pid in "$@"; do
+    stat="$(cat "/proc/$pid/stat" 2>/dev/null)" || continue
+    stat="${stat##*) }"
+    # shellcheck disable=SC2086
+    set -- $stat
+    total=$((total + ${12} + ${13}))
+  done
+  echo "$total"
+}
+
+# udp_rcvbuf_errors : host-wide UDP RcvbufErrors (/proc/net/snmp): datagrams the kernel dropped
+# because a socket's receive buffer was full. Host-wide, so other loopback traffic counts too.
+udp_rcvbuf_errors() {
+  awk '$1 == "Udp:" && $6 ~ /^[0-9]+$/ {print $6}' /proc/net/snmp
+}
+
+# mem_bytes : the server's memory figure (see header), in bytes.
+mem_bytes() {
+  if [[ "$server" == kamailio ]]; then
+    kamcmd -s "unix:$run_dir/kamailio/kamailio_ctl" core.shmmem 2>/dev/null |
+      awk '$1 == "real_used:" {print $2; found=1} END {if (!found) print 0}'
+  else
+    awk '$1 == "VmRSS:" {print $2 * 1024}' "/proc/$server_pid/status" 2>/dev/null || echo 0
+  fi
+}
+
+# start_kamailio : fresh Kamailio on a free port; sets server_pid, server_pids, target.
+start_kamailio() {
+  local port
+  port="$(free_port)"
+  "${server_cpu[@]}" "$root/bench/kamailio/run_kamailio.sh" "$port" "$run_dir/kamailio" \
+    >"$run_dir/run_kamailio.out" 2>&1 &
+  runner_pid=$!
+  started_pids+=("$runner_pid")
+  for _ in $(seq 300); do
+    grep -q '^kamailio ready' "$run_dir/run_kamailio.out" 2>/dev/null && break
+    kill -0 "$runner_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if ! grep -q '^kamailio ready' "$run_dir/run_kamailio.out" 2>/dev/null; then
+    echo "Kamailio did not start:" >&2
+    cat "$run_dir/run_kamailio.out" >&2
+    exit 1
+  fi
+  read -r -a server_pids <"$run_dir/kamailio/kamailio.pids"
+  server_pid="${server_pids[0]}"
+  target="127.0.0.1:$port"
+}
+
+# start_parleyd : fresh parleyd on a free port; sets server_pid, server_pids, target.
+start_parleyd() {
+  local port
+  port="$(free_port)"
+  # Limits sized so that no scenario is refused by a per-user cap; transactions: a UDP
+  # transaction is kept 32 s (Timer J), so the default 1 000 000 covers 31 000/s.
+  cat >"$run_dir/parley.toml" <<TOML
+[node]
+id = "parley-bench"
+log_level = "warn"
+log_format = "text"
+[sip]
+domains = ["sip.localhost"]
+listen = ["udp:127.0.0.1:$port"]
+max_message_bytes = 65535
+[registrar]
+max_contacts = 1000
+[presence]
+max_publications_per_presentity = 1000
+TOML
+  "${server_cpu[@]}" "$parleyd" --config "$run_dir/parley.toml" >"$run_dir/parleyd.log" 2>&1 &
+  server_pid=$!
+  started_pids+=("$server_pid")
+  server_pids=("$server_pid")
+  for _ in $(seq 100); do
+    kill -0 "$server_pid" 2>/dev/null || break
+    options_ok "$port" && { target="127.0.0.1:$port"; return 0; }
+    sleep 0.1
+  done
+  echo "parleyd did not answer OPTIONS on 127.0.0.1:$port; its log:" >&2
+  cat "$run_dir/parleyd.log" >&2
+  exit 1
+}
+
+stop_server() {
+  if [[ "$server" == kamailio ]]; then
+    stop_pid "$runner_pid"
+  else
+    stop_pid "$server_pid"
+  fi
+}
+
+# run_uac NAME SCENARIO TXN_PER_CALL LOCAL_PORT [sipp args...] : one sipp UAC run against
+# the current server; appends a result row to $results.
+run_uac() {
+  local name=$1 scenario=$2 txn=$3 lport=$4
+  shift 4
+  local calls=$((rate * secs)) before after mem0 mem1 drops0 drops1 rc=0 dir="$run_dir/$name"
+  mkdir -p "$dir"
+  mem0="$(mem_bytes)"
+  drops0="$(udp_rcvbuf_errors)"
+  before="$(cpu_ticks "${server_pids[@]}")"
+  (cd "$dir" && exec "${sipp_cpu[@]}" sipp -sf "$sippdir/$scenario" "$target" -i 127.0.0.1 \
+      -p "$lport" -key domain sip.localhost -inf "$run_dir/users.csv" \
+      -r "$rate" -rp 1000 -l "$limit" -m "$calls" -recv_timeout 5000 \
+      -timeout "$((secs * 3 + 30))s" -nostdin -trace_stat -stf stat.csv -fd 1 \
+      -trace_rtt -rtt_freq 1 -trace_err -error_file err.log "$@" >sipp.out 2>&1) || rc=$?
+  after="$(cpu_ticks "${server_pids[@]}")"
+  drops1="$(udp_rcvbuf_errors)"
+  if [[ -n "${uas_pid:-}" ]]; then
+    wait_uas
+  fi
+  sleep "$settle"
+  mem1="$(mem_bytes)"
+  python3 - "$server" "$name" "$rc" "$rate" "$txn" "$before" "$after" "$(getconf CLK_TCK)" \
+      "$mem0" "$mem1" "$dir/stat.csv" "$dir" "${uas_result:-}" "$((drops1 - drops0))" >>"$results" <<'PY'
+import csv, glob, sys
+(server, name, rc, rate, txn, before, after, hz, mem0, mem1, stat, d, uas, drops) = sys.argv[1:]
+ok = failed = retrans = 0
+wall = float("nan")
+try:
+    with open(stat, newline="") as f:
+        rows = list(csv.reader(f, delimiter=";"))
+    col = {h: i for i, h in enumerate(rows[0])}
+    last = rows[-1]
+    ok = int(last[col["SuccessfulCall(C)"]])
+    failed = int(last[col["FailedCall(C)"]])
+    retrans = int(last[col["Retransmissions(C)"]])
+    # sipp's own clock from its start to its last statistics dump
+    wall = float(last[col["CurrentTime"]].split()[-1]) - float(last[col["StartTime"]].split()[-1])
+except (OSError, IndexError, KeyError, ValueError):
+    pass
+cpu_s = (int(after) - int(before)) / int(hz)
+times = []
+for path in glob.glob(f"{d}/*_rtt.csv"):
+    with open(path) as f:
+        for line in f:
+            parts = line.strip().split(";")
+            if len(parts) == 3 and parts[1].replace(".", "", 1).isdigit():
+                times.append(float(parts[1]))
+times.sort()
+def pct(p):
+    return f"{times[min(len(times) - 1, int(p * len(times)))]:g}" if times else "nan"
+per_call = cpu_s * 1e6 / ok if ok else float("nan")
+achieved = ok / wall if wall == wall and wall > 0 else float("nan")
+dmem = (int(mem1) - int(mem0)) / 1024
+print(";".join([server, name, rc, str(ok), str(failed), rate, f"{achieved:.0f}", f"{cpu_s:.2f}",
+                f"{per_call:.0f}", f"{per_call / int(txn):.0f}", pct(0.50), pct(0.99),
+                pct(0.999), f"{times[-1]:g}" if times else "nan", str(retrans), drops,
+                f"{dmem:.0f}", f"{(int(mem1) - int(mem0)) / ok if ok else float('nan'):.0f}",
+                f"{int(mem0) // 1024}->{int(mem1) // 1024}", uas or "-"]))
+PY
+}
+
+# wait_uas : waits (bounded) for the MESSAGE UAS, which exits 0 after answering -m MESSAGEs;
+# sets uas_result to "rc/answered".
+wait_uas() {
+  local deadline=$((SECONDS + 20)) rc=0 handled
+  while kill -0 "$uas_pid" 2>/dev/null && ((SECONDS < deadline)); do
+    sleep 0.1
+  done
+  if kill -0 "$uas_pid" 2>/dev/null; then
+    stop_pid "$uas_pid"
+    rc=timeout
+  else
+    wait "$uas_pid" || rc=$?
+  fi
+  handled="$(grep -E 'Successful call' "$run_dir/uas/sipp.out" 2>/dev/null | tail -n 1 |
+    awk -F'|' '{gsub(/ /,"",$3); print $3}')"
+  uas_result="uas rc=$rc answered=${handled:-?}"
+  uas_pid=""
+}
+
+echo "presence load: PUBLISH, REGISTER, MESSAGE; $secs s per scenario at ${rates[*]}/s (-l $limit)"
+echo "cores: $(nproc); pinning: $([[ "$pin" == 1 ]] && echo 'server CPU 1, sipp CPU 0' || echo none)"
+echo "$(kamailio -v 2>/dev/null | head -n 1 | sed 's/ (.*//'), $((${KAM_CHILDREN:-4})) UDP workers;" \
+  "parleyd $parleyd_src (sha256 $(sha256sum "$parleyd" | cut -c1-12));" \
+  "$(sipp -v 2>&1 | grep -oE 'SIPp v[^ ]+' | head -n 1 | sed 's/[.]$//')"
+
+for rate in "${rates[@]}"; do
+  calls=$((rate * secs))
+  for server in kamailio parleyd; do
+    run_dir="$work/$server-$rate"
+    mkdir -p "$run_dir" "$run_dir/uas"
+    # one distinct user per call: every PUBLISH is an initial publication of a new presentity,
+    # every REGISTER a new address-of-record, every MESSAGE goes to one registered user
+    python3 "$sippdir/make_users.py" "$calls" "$run_dir/users.csv" >/dev/null
+    uas_pid=""
+    uas_result=""
+    "start_$server"
+    echo "[$server $rate/s] ready at $target (pids ${server_pids[*]})"
+    run_uac publish publish_load.xml 1 "$(free_port)"
+    uas_port="$(free_port)"
+    uas_result=""
+    run_uac register register_load.xml 1 "$uas_port" -key contact_host "127.0.0.1:$uas_port"
+    (cd "$run_dir/uas" && exec "${sipp_cpu[@]}" sipp -sf "$sippdir/message_uas.xml" \
+        -i 127.0.0.1 -p "$uas_port" -bind_local -m "$calls" -timeout "$((secs * 3 + 40))s" \
+        -nostdin -trace_err -error_file err.log >sipp.out 2>&1) &
+    uas_pid=$!
+    started_pids+=("$uas_pid")
+    sleep 1
+    run_uac message message_load.xml 2 "$(free_port)"
+    uas_result=""
+    if [[ "$server" == kamailio ]]; then
+      errs="$(grep -cE 'ERROR|CRITICAL' "$run_dir/kamailio/kamailio.log" || true)"
+    else
+      errs="$(grep -cE '\b(warn|warning|error|critical)\b' "$run_dir/parleyd.log" || true)"
+    fi
+    echo "[$server $rate/s] done; server log lines at warn/error level: $errs"
+    stop_server
+  done
+done
+
+echo
+python3 - "$results" <<'PY'
+import sys
+rows = [l.rstrip("\n").split(";") for l in open(sys.argv[1]) if l.strip()]
+hdr = ["server", "scenario", "rate", "ok", "failed", "calls/s", "cpu s", "us/call", "us/txn",
+       "p50 ms", "p99 ms", "p99.9 ms", "max ms", "retrans", "rcvbuf drops", "mem +KB", "B/call",
+       "mem KB", "sipp rc", "notes"]
+print("| " + " | ".join(hdr) + " |")
+print("|" + "|".join("---" for _ in hdr) + "|")
+for (server, name, rc, ok, failed, rate, ach, cpu, per, pert, p50, p99, p999, mx, retrans, drops,
+     dmem, bpc, mem, uas) in rows:
+    print("| " + " | ".join([server, name, rate, ok, failed, ach, cpu, per, pert, p50, p99, p999,
+                             mx, retrans, drops, dmem, bpc, mem, rc,
+                             uas if uas != "-" else ""]) + " |")
+PY
+echo
+echo "mem: Kamailio = shared memory real_used (kamcmd core.shmmem), parleyd = VmRSS; both read" \
+  "before the scenario and $settle s after it; B/call = growth / successful calls."
+echo "us/txn: server CPU per server transaction (publish 1, register 1, message 2 per call)."
+echo "p50..max: sipp -trace_rtt response times (sipp's clock ticks in ~4 ms steps here; 500+ ms" \
+  "= a request or response was lost and sipp retransmitted after T1); retrans: sipp's" \
+  "Retransmissions(C); rcvbuf drops: host-wide UDP RcvbufErrors delta during the run."
