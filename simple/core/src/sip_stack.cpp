@@ -34,7 +34,17 @@ void appendList(std::string& out, std::string_view item) {
 // --- ServerTransaction ---------------------------------------------------------
 
 void ServerTransaction::respond(const sip::Message& req, int code, std::string_view reason) const {
-  stack_->respond(id_, sip::makeResponse(req, code, reason, toTag_, &from_));
+  stack_->respond(id_, response(req, code, reason));
+}
+
+sip::Message ServerTransaction::response(const sip::Message& req, int code, std::string_view reason) const {
+  return sip::makeResponse(req, code, reason, toTag_, &from_);
+}
+
+void ServerTransaction::respondUnavailable(const sip::Message& req, int retryAfterSeconds) const {
+  sip::Message resp = response(req, 503);
+  resp.addHeader(sip::HeaderId::RetryAfter, std::to_string(retryAfterSeconds));
+  respond(std::move(resp));
 }
 
 void ServerTransaction::respond(sip::Message&& resp) const { stack_->respond(id_, std::move(resp)); }

@@ -8,7 +8,6 @@
 #include "parley/sip/header_values.hpp"
 #include "parley/sip/parser.hpp"
 #include "parley/sip/random.hpp"
-#include "parley/sip/response.hpp"
 #include "parley/sip/serializer.hpp"
 
 namespace parley::messaging {
@@ -159,11 +158,7 @@ void MessageRouter::handle(simple::ServerTransaction txn, sip::Message&& request
   if (req->maxForwards() == 0) return txn.respond(*req, 483);
 
   registrar_.lookup(aor, [this, txn, req](tl::expected<storage::Bindings, storage::StoreError> found) mutable {
-    if (!found) {
-      sip::Message resp = sip::makeResponse(*req, 503, {}, txn.toTag(), &txn.peer());
-      resp.addHeader(HeaderId::RetryAfter, "5");
-      return txn.respond(std::move(resp));
-    }
+    if (!found) return txn.respondUnavailable(*req);
     auto fork = std::make_shared<Fork>(txn);
     for (const storage::Binding& b : *found) {
       auto hop = nextHop(b);

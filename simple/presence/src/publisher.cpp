@@ -7,7 +7,6 @@
 #include "parley/pidf/parse.hpp"
 #include "parley/sip/header_values.hpp"
 #include "parley/sip/random.hpp"
-#include "parley/sip/response.hpp"
 
 namespace parley::presence {
 using sip::HeaderId;
@@ -58,7 +57,7 @@ void Publisher::handle(simple::ServerTransaction txn, sip::Message&& request) {
   auto req = std::make_shared<sip::Message>(std::move(request));
   auto reply = [&](int code, std::string_view reason = {}) { txn.respond(*req, code, reason); };
   auto replyWith = [&](int code, HeaderId id, std::string_view value) {
-    sip::Message resp = sip::makeResponse(*req, code, {}, txn.toTag(), &txn.peer());
+    sip::Message resp = txn.response(*req, code);
     resp.addHeader(id, value);
     txn.respond(std::move(resp));
   };
@@ -145,14 +144,10 @@ void Publisher::handle(simple::ServerTransaction txn, sip::Message&& request) {
                 [txn, req, newTag, ifMatch, expires](tl::expected<storage::Publications, storage::StoreError> r) {
                   if (!r) {
                     const auto& e = r.error();
-                    if (e.code == storage::StoreError::Code::Unavailable) {
-                      sip::Message resp = sip::makeResponse(*req, 503, {}, txn.toTag(), &txn.peer());
-                      resp.addHeader(HeaderId::RetryAfter, "5");
-                      return txn.respond(std::move(resp));
-                    }
+                    if (e.code == storage::StoreError::Code::Unavailable) return txn.respondUnavailable(*req);
                     return txn.respond(*req, e.sipCode, e.message);
                   }
-                  sip::Message resp = sip::makeResponse(*req, 200, {}, txn.toTag(), &txn.peer());
+                  sip::Message resp = txn.response(*req, 200);
                   resp.addHeader(HeaderId::Expires, std::to_string(expires));
                   resp.addHeader(HeaderId::SipEtag, expires == 0 ? ifMatch : newTag);
                   txn.respond(std::move(resp));

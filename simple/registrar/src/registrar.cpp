@@ -5,7 +5,6 @@
 #include <memory>
 
 #include "parley/sip/header_values.hpp"
-#include "parley/sip/response.hpp"
 
 namespace parley::registrar {
 using sip::HeaderId;
@@ -143,7 +142,7 @@ void Registrar::handle(simple::ServerTransaction txn, sip::Message&& request) {
   auto contacts = readContacts(*req, options_, wildcard);
   if (!contacts) {
     if (contacts.error().code == 423) {
-      sip::Message resp = sip::makeResponse(*req, 423, {}, txn.toTag(), &txn.peer());
+      sip::Message resp = txn.response(*req, 423);
       resp.addHeader(HeaderId::MinExpires, std::to_string(options_.minExpires.count()));
       return txn.respond(std::move(resp));
     }
@@ -154,14 +153,10 @@ void Registrar::handle(simple::ServerTransaction txn, sip::Message&& request) {
   auto reply = [txn, req, now](tl::expected<storage::Bindings, storage::StoreError> result) mutable {
     if (!result) {
       const auto& e = result.error();
-      if (e.code == storage::StoreError::Code::Unavailable) {
-        sip::Message resp = sip::makeResponse(*req, 503, {}, txn.toTag(), &txn.peer());
-        resp.addHeader(HeaderId::RetryAfter, "5");
-        return txn.respond(std::move(resp));
-      }
+      if (e.code == storage::StoreError::Code::Unavailable) return txn.respondUnavailable(*req);
       return txn.respond(*req, e.sipCode, e.message);
     }
-    sip::Message resp = sip::makeResponse(*req, 200, {}, txn.toTag(), &txn.peer());
+    sip::Message resp = txn.response(*req, 200);
     for (const auto& b : *result) {
       const auto left = std::chrono::ceil<std::chrono::seconds>(b.expires - now).count();
       // (appends, not an operator+ chain: g++ 12 -Wrestrict false positive)

@@ -49,8 +49,14 @@ class ServerTransaction {
       : stack_(&stack), id_(id), from_(from), toTag_(std::move(toTag)) {}
   /// Builds the response per §8.2.6 (To-tag of this transaction) and sends it.
   void respond(const sip::Message& req, int code, std::string_view reason = {}) const;
-  /// Sends a response the handler built itself (with makeResponse()).
+  /// Sends a response the handler built itself (usually from response()).
   void respond(sip::Message&& resp) const;
+  /// A response to `req` per §8.2.6 with this transaction's To-tag and
+  /// received/rport stamping, for the handler to add headers to and send.
+  [[nodiscard]] sip::Message response(const sip::Message& req, int code, std::string_view reason = {}) const;
+  /// 503 + Retry-After: the state behind the request is unavailable right now
+  /// (e.g. the storage backend is down), RFC 3261 §21.5.4.
+  void respondUnavailable(const sip::Message& req, int retryAfterSeconds = 5) const;
   /// The To-tag every response of this transaction carries (§8.2.6.2).
   [[nodiscard]] const std::string& toTag() const { return toTag_; }
   [[nodiscard]] txn::ServerTxnId id() const { return id_; }
