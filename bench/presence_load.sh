@@ -70,84 +70,13 @@ else
   sipp_cpu=()
 fi
 
-work="$(mktemp -d "${TMPDIR:-/tmp}/parley-presence-load.XXXXXX")"
+# shellcheck source=bench/lib.sh
+. "$root/bench/lib.sh"
+bench_workdir parley-presence-load
 cp "$parleyd_src" "$work/parleyd"
 parleyd="$work/parleyd"
 results="$work/results"
 : >"$results"
-started_pids=()
-
-# stop_pid PID : SIGTERM, up to 10 s, then SIGKILL; reaps it.
-stop_pid() {
-  local pid=$1
-  kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 100); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    echo "process $pid did not stop within 10 s of SIGTERM; killing it" >&2
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  wait "$pid" 2>/dev/null || true
-}
-cleanup() {
-  local pid
-  for pid in "${started_pids[@]}"; do
-    stop_pid "$pid"
-  done
-  if [[ "${KEEP:-0}" == 1 ]]; then
-    echo "work directory kept: $work"
-  else
-    rm -rf "$work"
-  fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-free_port() {
-  python3 -c 'import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# options_ok PORT : one OPTIONS to sip:sip.localhost on 127.0.0.1:PORT; succeeds on a 200.
-options_ok() {
-  python3 - "$1" <<'PY'
-import socket, sys
-port = int(sys.argv[1])
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.settimeout(0.5)
-s.bind(("127.0.0.1", 0))
-me = s.getsockname()[1]
-req = (f"OPTIONS sip:sip.localhost SIP/2.0\r\n"
-       f"Via: SIP/2.0/UDP 127.0.0.1:{me};branch=z9hG4bK-probe-{me};rport\r\n"
-       f"Max-Forwards: 70\r\nFrom: <sip:probe@sip.localhost>;tag=probe{me}\r\n"
-       f"To: <sip:sip.localhost>\r\nCall-ID: probe-{me}@127.0.0.1\r\nCSeq: 1 OPTIONS\r\n"
-       f"Content-Length: 0\r\n\r\n").encode()
-s.sendto(req, ("127.0.0.1", port))
-try:
-    data = s.recv(65535)
-except OSError:
-    sys.exit(1)
-sys.exit(0 if data.startswith(b"SIP/2.0 200") else 1)
-PY
-}
-
-# cpu_ticks PID... : utime+stime summed over the PIDs (/proc/PID/stat fields 14, 15; the
-# command name may contain spaces, so fields are counted after its closing ')').
-cpu_ticks() {
-  local total=0 pid stat
-  for pid in "$@"; do
-    stat="$(cat "/proc/$pid/stat" 2>/dev/null)" || continue
-    stat="${stat##*) }"
-    # shellcheck disable=SC2086
-    set -- $stat
-    total=$((total + ${12} + ${13}))
-  done
-  echo "$total"
-}
 
 # udp_rcvbuf_errors : host-wide UDP RcvbufErrors (/proc/net/snmp): datagrams the kernel dropped
 # because a socket's receive buffer was full. Host-wide, so other loopback traffic counts too.

@@ -31,38 +31,9 @@ if [[ ! -x "$parleyd" ]]; then
   exit 2
 fi
 
-work="$(mktemp -d "${TMPDIR:-/tmp}/parley-bench.XXXXXX")"
-started_pids=()
-cleanup() {
-  local pid
-  for pid in "${started_pids[@]}"; do
-    if kill -0 "$pid" 2>/dev/null; then
-      kill -TERM "$pid" 2>/dev/null || true
-    fi
-  done
-  if [[ "${KEEP:-0}" == 1 ]]; then
-    echo "work directory kept: $work"
-  else
-    rm -rf "$work"
-  fi
-}
-trap cleanup EXIT
-
-free_port() {
-  python3 -c 'import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# cpu_ticks PID : utime+stime of PID (all threads), in clock ticks (/proc/PID/stat fields 14, 15).
-cpu_ticks() {
-  # The command name (field 2) may contain spaces; count fields after its closing ')'.
-  local stat
-  stat="$(cat "/proc/$1/stat")"
-  stat="${stat##*) }"
-  # shellcheck disable=SC2086
-  set -- $stat
-  echo $(( ${12} + ${13} ))
-}
+# shellcheck source=bench/lib.sh
+. "$root/bench/lib.sh"
+bench_workdir parley-bench
 
 # wait_for_line FILE REGEX SECONDS PID : waits until FILE has a line matching REGEX.
 wait_for_line() {

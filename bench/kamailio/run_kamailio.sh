@@ -104,28 +104,8 @@ trap stop EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# options_probe : one OPTIONS to sip:sip.localhost; succeeds on a 200.
-options_probe() {
-  python3 - "$port" <<'PY'
-import socket, sys
-port = int(sys.argv[1])
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.settimeout(0.5)
-s.bind(("127.0.0.1", 0))
-me = s.getsockname()[1]
-req = (f"OPTIONS sip:sip.localhost SIP/2.0\r\n"
-       f"Via: SIP/2.0/UDP 127.0.0.1:{me};branch=z9hG4bK-probe-{me};rport\r\n"
-       f"Max-Forwards: 70\r\nFrom: <sip:probe@sip.localhost>;tag=probe{me}\r\n"
-       f"To: <sip:sip.localhost>\r\nCall-ID: probe-{me}@127.0.0.1\r\nCSeq: 1 OPTIONS\r\n"
-       f"Content-Length: 0\r\n\r\n").encode()
-s.sendto(req, ("127.0.0.1", port))
-try:
-    data = s.recv(65535)
-except OSError:
-    sys.exit(1)
-sys.exit(0 if data.startswith(b"SIP/2.0 200") else 1)
-PY
-}
+# shellcheck source=bench/lib.sh
+. "$here/../lib.sh"   # options_ok; this script keeps its own stop() for Kamailio's process tree
 
 ready=0
 for _ in $(seq 100); do   # up to ~10-60 s (each probe waits at most 0.5 s)
@@ -134,7 +114,7 @@ for _ in $(seq 100); do   # up to ~10-60 s (each probe waits at most 0.5 s)
     cat "$log" >&2
     exit 1
   fi
-  if options_probe; then
+  if options_ok "$port"; then
     ready=1
     break
   fi

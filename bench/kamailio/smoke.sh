@@ -29,47 +29,9 @@ for tool in sipp python3; do
   command -v "$tool" >/dev/null || { echo "$tool not found (apt-get install sip-tester python3)" >&2; exit 2; }
 done
 
-work="$(mktemp -d "${TMPDIR:-/tmp}/parley-kam-smoke.XXXXXX")"
-started_pids=()
-cleanup() {
-  local pid i
-  for pid in "${started_pids[@]}"; do
-    kill -0 "$pid" 2>/dev/null || continue
-    kill -TERM "$pid" 2>/dev/null || true
-    for i in $(seq 100); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null || true
-  done
-  if [[ "${KEEP:-0}" == 1 ]]; then
-    echo "work directory kept: $work"
-  else
-    rm -rf "$work"
-  fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-free_port() {
-  python3 -c 'import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# cpu_ticks : utime+stime summed over all Kamailio processes (/proc/PID/stat fields 14, 15).
-cpu_ticks() {
-  local total=0 pid stat
-  for pid in $kam_pids; do
-    stat="$(cat "/proc/$pid/stat" 2>/dev/null)" || continue
-    stat="${stat##*) }"
-    # shellcheck disable=SC2086
-    set -- $stat
-    total=$((total + ${12} + ${13}))
-  done
-  echo "$total"
-}
+# shellcheck source=bench/lib.sh
+. "$here/../lib.sh"
+bench_workdir parley-kam-smoke
 
 # shm_used : bytes of Kamailio shared memory in use (subscriptions, presentities, transactions).
 shm_used() {
@@ -86,7 +48,7 @@ run_uac() {
   local name=$1 scenario=$2 n=$3 r=$4
   shift 4
   local before after t0 t1 rc=0
-  before="$(cpu_ticks)"
+  before="$(cpu_ticks $kam_pids)"
   t0="$(date +%s.%N)"
   (cd "$work" && exec sipp -sf "$sippdir/$scenario" "127.0.0.1:$kam_port" -i 127.0.0.1 \
       -p "$(free_port)" -key domain sip.localhost -r "$r" -m "$n" -l 1000 \
@@ -94,7 +56,7 @@ run_uac() {
       -trace_rtt -rtt_freq 1 -trace_err -error_file "$name.err" "$@" \
       >"$work/$name.out" 2>&1) || rc=$?
   t1="$(date +%s.%N)"
-  after="$(cpu_ticks)"
+  after="$(cpu_ticks $kam_pids)"
   record "$name" "$rc" "$t0" "$t1" "$before" "$after" "$work/$name.stat.csv" \
     "$(ls "$work"/"${scenario%.xml}"_*_rtt.csv 2>/dev/null | head -n 1)"
   for f in "$work"/"${scenario%.xml}"_*_rtt.csv; do
