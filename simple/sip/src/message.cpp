@@ -48,6 +48,10 @@ std::vector<std::string_view> Message::list(HeaderId id) const {
   std::vector<std::string_view> out;
   for (const auto& h : headers_) {
     if (h.id != id) continue;
+    if (!isListHeader(id)) {
+      out.push_back(h.value);
+      continue;
+    }
     for (auto e : splitList(h.value)) out.push_back(e);
   }
   return out;
@@ -60,10 +64,6 @@ void Message::addHeader(HeaderId id, std::string_view value) {
 void Message::addHeader(std::string_view name, std::string_view value) {
   const HeaderId id = headerIdFromName(name);
   headers_.push_back({id, id == HeaderId::Other ? store(name) : headerName(id), store(value)});
-}
-
-void Message::addHeaderNoCopy(HeaderId id, std::string_view value) {
-  headers_.push_back({id, headerName(id), value});
 }
 
 void Message::removeHeader(HeaderId id) {

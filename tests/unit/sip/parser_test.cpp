@@ -108,6 +108,20 @@ TEST(Parser, CommaJoinedAndRepeatedViaRowsKeepOrder) {
   EXPECT_EQ(parseVia(vias[2])->host, "third.example");
 }
 
+TEST(Parser, ListSplitsOnlyListHeadersAndNeverAuthenticationRows) {
+  auto m = Parser{}.parseDatagram(crlf(
+      "OPTIONS sip:sip.localhost SIP/2.0\n"
+      "Via: SIP/2.0/UDP h;branch=z9hG4bK2\nMax-Forwards: 70\nTo: <sip:sip.localhost>\n"
+      "From: <sip:a@h>;tag=1\nCall-ID: c\nCSeq: 1 OPTIONS\n"
+      "Authorization: Digest username=\"a\", realm=\"r\", nonce=\"n\"\n"
+      "Supported: path, timer\nSupported: 100rel\nContent-Length: 0\n\n"));
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->list(HeaderId::Supported), (std::vector<std::string_view>{"path", "timer", "100rel"}));
+  const auto auth = m->list(HeaderId::Authorization);
+  ASSERT_EQ(auth.size(), 1u);
+  EXPECT_EQ(auth[0], R"(Digest username="a", realm="r", nonce="n")");
+}
+
 TEST(Parser, AcceptsLwsInsideViaProtocol) {
   auto v = parseVia("SIP / 2.0 / UDP [2001:db8::9:1]:5070 ; branch = z9hG4bKx ; rport=5071; received=192.0.2.1");
   ASSERT_TRUE(v);

@@ -34,8 +34,6 @@ class Arena {
   std::string_view store(std::string_view text);
   /// Reserves `n` writable bytes (stable address) for the caller to fill.
   char* allocate(std::size_t n);
-  /// Takes ownership of an existing buffer (the parser's receive buffer).
-  void adopt(std::unique_ptr<char[]> block) { blocks_.push_back(std::move(block)); }
 
  private:
   static constexpr std::size_t kChunk = 512;

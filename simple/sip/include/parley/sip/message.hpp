@@ -88,15 +88,15 @@ class Message {
   /// Number of rows with that id.
   [[nodiscard]] std::size_t count(HeaderId id) const;
   /// Every list element of a list-valued header across all its rows, in order.
+  /// Headers whose grammar is not a list (isListHeader() false: single-valued,
+  /// Other, and the *-Authenticate/*-Authorization ones that contain commas)
+  /// are never split: each row comes back whole (RFC 3261 §7.3.1).
   [[nodiscard]] std::vector<std::string_view> list(HeaderId id) const;
 
   // --- building ---------------------------------------------------------------
   /// Appends a header; the value is copied into the message's storage.
   void addHeader(HeaderId id, std::string_view value);
   void addHeader(std::string_view name, std::string_view value);
-  /// Appends a header whose value already lives in this message's storage or in
-  /// static storage (no copy).
-  void addHeaderNoCopy(HeaderId id, std::string_view value);
   /// Removes every row with that id.
   void removeHeader(HeaderId id);
   /// Replaces the body (copied). Content-Length is written by the serializer.
@@ -110,7 +110,6 @@ class Message {
   void setTo(const NameAddr& v) { to_ = v; }
   void setCallId(std::string_view v) { callId_ = v; }
   void setCSeq(const CSeq& v) { cseq_ = v; }
-  void setMaxForwards(int v) { maxForwards_ = v; }
 
  private:
   friend class Parser;
