@@ -81,3 +81,25 @@ except OSError:
 sys.exit(0 if data.startswith(b"SIP/2.0 200") else 1)
 PY
 }
+
+# run_kamailio PORT DIR [PREFIX...] : starts bench/kamailio/run_kamailio.sh on PORT with
+# its work files in DIR (optionally under a command prefix such as taskset), waits up to
+# 30 s for it to report ready, and sets runner_pid (added to started_pids). Exits the
+# script with Kamailio's output if it does not come up.
+run_kamailio() {
+  local port=$1 dir=$2
+  shift 2
+  "$@" "$(dirname "${BASH_SOURCE[0]}")/kamailio/run_kamailio.sh" "$port" "$dir" >"$dir.out" 2>&1 &
+  runner_pid=$!
+  started_pids+=("$runner_pid")
+  for _ in $(seq 300); do
+    grep -q '^kamailio ready' "$dir.out" 2>/dev/null && break
+    kill -0 "$runner_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if ! grep -q '^kamailio ready' "$dir.out" 2>/dev/null; then
+    echo "Kamailio did not start:" >&2
+    cat "$dir.out" >&2
+    exit 1
+  fi
+}

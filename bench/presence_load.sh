@@ -98,20 +98,7 @@ mem_bytes() {
 start_kamailio() {
   local port
   port="$(free_port)"
-  "${server_cpu[@]}" "$root/bench/kamailio/run_kamailio.sh" "$port" "$run_dir/kamailio" \
-    >"$run_dir/run_kamailio.out" 2>&1 &
-  runner_pid=$!
-  started_pids+=("$runner_pid")
-  for _ in $(seq 300); do
-    grep -q '^kamailio ready' "$run_dir/run_kamailio.out" 2>/dev/null && break
-    kill -0 "$runner_pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if ! grep -q '^kamailio ready' "$run_dir/run_kamailio.out" 2>/dev/null; then
-    echo "Kamailio did not start:" >&2
-    cat "$run_dir/run_kamailio.out" >&2
-    exit 1
-  fi
+  run_kamailio "$port" "$run_dir/kamailio" "${server_cpu[@]}"
   read -r -a server_pids <"$run_dir/kamailio/kamailio.pids"
   server_pid="${server_pids[0]}"
   target="127.0.0.1:$port"

@@ -146,21 +146,9 @@ wait_uas() {
 
 # ---- Kamailio ----
 kam_port="$(free_port)"
-"$here/run_kamailio.sh" "$kam_port" "$work/kamailio" >"$work/run_kamailio.out" 2>&1 &
-runner_pid=$!
-started_pids+=("$runner_pid")
-for _ in $(seq 300); do
-  grep -q '^kamailio ready' "$work/run_kamailio.out" 2>/dev/null && break
-  kill -0 "$runner_pid" 2>/dev/null || break
-  sleep 0.1
-done
-if ! grep -q '^kamailio ready' "$work/run_kamailio.out" 2>/dev/null; then
-  echo "Kamailio did not start:" >&2
-  cat "$work/run_kamailio.out" >&2
-  exit 1
-fi
+run_kamailio "$kam_port" "$work/kamailio"
 kam_pids="$(cat "$work/kamailio/kamailio.pids")"
-echo "$(grep '^kamailio ready' "$work/run_kamailio.out")"
+echo "$(grep '^kamailio ready' "$work/kamailio.out")"
 echo "$(kamailio -v 2>/dev/null | head -n 1); $(sipp -v 2>&1 | grep -oE 'SIPp v[^ ]+' | head -n 1 | sed 's/[.]$//'); $calls calls per scenario at $rate/s"
 
 python3 "$sippdir/make_users.py" "$calls" "$work/users.csv" >/dev/null
