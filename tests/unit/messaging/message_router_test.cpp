@@ -6,21 +6,15 @@
 #include "parley/sip/response.hpp"
 #include "parley/sip/serializer.hpp"
 #include "parley/storage/memory_list_store.hpp"
+#include "sip_test_support.hpp"
 #include "parley/storage/registration_store.hpp"
 
 namespace parley::messaging {
 namespace {
 using namespace std::chrono_literals;
 
-struct Sent {
-  sip::Peer to;
-  std::string bytes;
-};
-class Sink : public txn::TransportSink {
- public:
-  void transmit(const sip::Peer& to, std::string_view bytes) override { sent.push_back({to, std::string(bytes)}); }
-  std::vector<Sent> sent;
-};
+using test::Sent;
+using Sink = test::RecordingSink;
 
 const sip::Peer kPhone1{sip::Transport::Udp, "192.0.2.21", 5062, 0, 0};
 const sip::Peer kPhone2{sip::Transport::Udp, "192.0.2.22", 5064, 0, 0};

@@ -4,16 +4,13 @@
 
 #include "parley/sip/parser.hpp"
 #include "parley/storage/memory_list_store.hpp"
+#include "sip_test_support.hpp"
 
 namespace parley::presence {
 namespace {
 using namespace std::chrono_literals;
 
-class Sink : public txn::TransportSink {
- public:
-  void transmit(const sip::Peer&, std::string_view bytes) override { sent.emplace_back(bytes); }
-  std::vector<std::string> sent;
-};
+using Sink = test::RecordingSink;
 
 constexpr std::string_view kPidf =
     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -53,15 +50,11 @@ class PublisherTest : public ::testing::Test {
     std::string text = "PUBLISH " + std::string(ruri) + " SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.5:5060;branch=z9hG4bK-p" +
                        n + "\r\nMax-Forwards: 70\r\nTo: <" + std::string(ruri) + ">\r\nFrom: <" +
                        std::string(ruri) + ">;tag=f" + n + "\r\nCall-ID: pub-" + n + "\r\nCSeq: 1 PUBLISH\r\n";
-    for (std::string_view rest = headers; !rest.empty();) {
-      const auto nl = rest.find('\n');
-      text.append(rest.substr(0, nl)).append("\r\n");
-      rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
-    }
+    test::appendRows(text, headers);
     text += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + std::string(body);
     stack_.onDatagram(text, {sip::Transport::Udp, "192.0.2.5", 5060, 0, 0}, now_);
-    auto r = sip::Parser{}.parseDatagram(sink_.sent.back());
-    EXPECT_TRUE(r) << sink_.sent.back();
+    auto r = sip::Parser{}.parseDatagram(sink_.sent.back().bytes);
+    EXPECT_TRUE(r) << sink_.sent.back().bytes;
     return std::move(*r);
   }
   std::string etagOf(const sip::Message& r) { return std::string(r.header(sip::HeaderId::SipEtag).value_or("")); }
@@ -205,7 +198,7 @@ TEST_F(PublisherTest, OptionsDoesNotClaimNotifierPackagesBeforeSubscribeExists) 
       "Max-Forwards: 70\r\nTo: <sip:sip.localhost>\r\nFrom: <sip:a@sip.localhost>;tag=o\r\n"
       "Call-ID: o1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
   stack_.onDatagram(options, {sip::Transport::Udp, "192.0.2.5", 5060, 0, 0}, now_);
-  auto r = sip::Parser{}.parseDatagram(sink_.sent.back());
+  auto r = sip::Parser{}.parseDatagram(sink_.sent.back().bytes);
   ASSERT_TRUE(r);
   EXPECT_NE(std::string(*r->header(sip::HeaderId::Allow)).find("PUBLISH"), std::string::npos);
   EXPECT_NE(std::string(*r->header(sip::HeaderId::Accept)).find("application/pidf+xml"), std::string::npos);

@@ -6,17 +6,14 @@
 #include "parley/sip/serializer.hpp"
 #include "parley/storage/memory_list_store.hpp"
 #include "parley/storage/registration_store.hpp"
+#include "sip_test_support.hpp"
 #include "torture_corpus.hpp"
 
 namespace parley::registrar {
 namespace {
 using namespace std::chrono_literals;
 
-class Sink : public txn::TransportSink {
- public:
-  void transmit(const sip::Peer&, std::string_view bytes) override { sent.emplace_back(bytes); }
-  std::vector<std::string> sent;
-};
+using Sink = test::RecordingSink;
 
 class RegistrarTest : public ::testing::Test {
  protected:
@@ -48,11 +45,7 @@ class RegistrarTest : public ::testing::Test {
                        "Max-Forwards: 70\r\nTo: <" + std::string(to) + ">\r\n"
                        "From: <sip:alice@sip.localhost>;tag=ft\r\nCall-ID: " + std::string(callId) + "\r\n"
                        "CSeq: " + std::to_string(cseq) + " REGISTER\r\n";
-    for (std::string_view rest = headers; !rest.empty();) {
-      const auto nl = rest.find('\n');
-      text.append(rest.substr(0, nl)).append("\r\n");
-      rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
-    }
+    test::appendRows(text, headers);
     text += "Content-Length: 0\r\n\r\n";
     auto m = sip::Parser{}.parseDatagram(text);
     EXPECT_TRUE(m) << text;
@@ -63,8 +56,8 @@ class RegistrarTest : public ::testing::Test {
     const std::string wire = sip::serialize(registerRequest(headers, cseq, callId, to));
     stack_.onDatagram(wire, {sip::Transport::Udp, "192.0.2.10", 5062, 0, 0}, now_);
     EXPECT_FALSE(sink_.sent.empty());
-    auto r = sip::Parser{}.parseDatagram(sink_.sent.back());
-    EXPECT_TRUE(r) << sink_.sent.back();
+    auto r = sip::Parser{}.parseDatagram(sink_.sent.back().bytes);
+    EXPECT_TRUE(r) << sink_.sent.back().bytes;
     return std::move(*r);
   }
   storage::Bindings live(const std::string& aor = "sip:alice@sip.localhost") {
@@ -193,7 +186,7 @@ TEST_F(RegistrarTest, TortureContactAddrSpecWithHeadersGets400) {
   const std::string bytes = test::tortureBytes("invalid_contact_addr_spec_with_headers.sip");
   stack_.onDatagram(bytes, {sip::Transport::Udp, "192.0.2.10", 5060, 0, 0}, now_);
   ASSERT_EQ(sink_.sent.size(), 1u);
-  EXPECT_EQ(sink_.sent[0].substr(0, 11), "SIP/2.0 400");
+  EXPECT_EQ(sink_.sent[0].bytes.substr(0, 11), "SIP/2.0 400");
 }
 
 TEST(AddressOfRecord, CanonicalFormIgnoresPortParamsCaseOfHostAndEscapes) {

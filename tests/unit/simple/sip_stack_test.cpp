@@ -7,6 +7,7 @@
 #include "parley/sip/random.hpp"
 #include "parley/sip/response.hpp"
 #include "parley/sip/serializer.hpp"
+#include "sip_test_support.hpp"
 #include "torture_corpus.hpp"
 
 namespace parley::simple {
@@ -22,16 +23,7 @@ std::string crlf(std::string_view text) {
   return out;
 }
 
-struct Sent {
-  sip::Peer to;
-  std::string bytes;
-};
-
-class FakeSink : public txn::TransportSink {
- public:
-  void transmit(const sip::Peer& to, std::string_view bytes) override { sent.push_back({to, std::string(bytes)}); }
-  std::vector<Sent> sent;
-};
+using FakeSink = test::RecordingSink;
 
 class StackTest : public ::testing::Test {
  protected:
