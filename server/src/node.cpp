@@ -43,18 +43,14 @@ simple::StackOptions stackOptions(const config::Config& cfg) {
 registrar::Options registrarOptions(const config::Config& cfg) {
   registrar::Options o;
   o.domains = cfg.sip.domains;
-  o.minExpires = cfg.registrar.minExpires;
-  o.maxExpires = cfg.registrar.maxExpires;
-  o.defaultExpires = cfg.registrar.defaultExpires;
+  o.expiry = {cfg.registrar.minExpires, cfg.registrar.maxExpires, cfg.registrar.defaultExpires};
   o.maxContacts = cfg.registrar.maxContacts;
   return o;
 }
 
 presence::PublishOptions publishOptions(const config::Config& cfg) {
   presence::PublishOptions o;
-  o.minExpires = cfg.presence.minExpires;
-  o.maxExpires = cfg.presence.maxExpires;
-  o.defaultExpires = cfg.presence.defaultExpires;
+  o.expiry = {cfg.presence.minExpires, cfg.presence.maxExpires, cfg.presence.defaultExpires};
   o.maxBodyBytes = cfg.presence.maxBodyBytes;
   o.maxPublicationsPerPresentity = cfg.presence.maxPublicationsPerPresentity;
   return o;

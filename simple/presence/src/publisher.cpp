@@ -77,15 +77,15 @@ void Publisher::handle(simple::ServerTransaction txn, sip::Message&& request) {
   std::string ifMatch(req->header(HeaderId::SipIfMatch).value_or(std::string_view{}));
 
   // 4. Expires.
-  std::uint32_t expires = static_cast<std::uint32_t>(options_.defaultExpires.count());
+  std::optional<std::uint32_t> requested;
   if (auto e = req->header(HeaderId::Expires)) {
     auto v = sip::parseUnsigned(*e, 0xffffffffu);
     if (!v) return reply(400, "Malformed Expires");
-    expires = *v;
+    requested = *v;
   }
-  if (expires > 0 && expires < options_.minExpires.count())
-    return replyWith(423, HeaderId::MinExpires, std::to_string(options_.minExpires.count()));
-  expires = std::min<std::uint32_t>(expires, static_cast<std::uint32_t>(options_.maxExpires.count()));
+  const auto granted = options_.expiry.grant(requested);
+  if (!granted) return replyWith(423, HeaderId::MinExpires, std::to_string(options_.expiry.min.count()));
+  const std::uint32_t expires = *granted;
 
   // 5. The body.
   const std::string_view body = req->body();

@@ -97,15 +97,15 @@ tl::expected<std::vector<Requested>, Refusal> readContacts(const sip::Message& r
       return tl::unexpected(Refusal{400, "Malformed Contact"});
     Requested r;
     r.contact = std::string(na->uriText);
-    std::uint32_t expires = headerExpires.value_or(static_cast<std::uint32_t>(o.defaultExpires.count()));
+    std::optional<std::uint32_t> requestedExpires = headerExpires;
     if (auto p = na->param("expires")) {
       auto v = sip::parseUnsigned(*p, 0xffffffffu);
       if (!v) return tl::unexpected(Refusal{400, "Malformed Contact Expires"});
-      expires = *v;
+      requestedExpires = *v;
     }
-    if (expires > 0 && expires < o.minExpires.count())
-      return tl::unexpected(Refusal{423, "Interval Too Brief"});
-    r.expires = std::min<std::uint32_t>(expires, static_cast<std::uint32_t>(o.maxExpires.count()));
+    const auto granted = o.expiry.grant(requestedExpires);
+    if (!granted) return tl::unexpected(Refusal{423, "Interval Too Brief"});
+    r.expires = *granted;
     if (auto q = na->param("q")) {
       auto v = parseQ(*q);
       if (!v) return tl::unexpected(Refusal{400, "Malformed q-value"});
@@ -143,7 +143,7 @@ void Registrar::handle(simple::ServerTransaction txn, sip::Message&& request) {
   if (!contacts) {
     if (contacts.error().code == 423) {
       sip::Message resp = txn.response(*req, 423);
-      resp.addHeader(HeaderId::MinExpires, std::to_string(options_.minExpires.count()));
+      resp.addHeader(HeaderId::MinExpires, std::to_string(options_.expiry.min.count()));
       return txn.respond(std::move(resp));
     }
     return refuse(contacts.error().code, contacts.error().reason);

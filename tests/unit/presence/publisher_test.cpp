@@ -35,9 +35,7 @@ class PublisherTest : public ::testing::Test {
   }
   PublishOptions publishOptions() {
     PublishOptions o;
-    o.minExpires = 60s;
-    o.maxExpires = 3600s;
-    o.defaultExpires = 1800s;
+    o.expiry = {60s, 3600s, 1800s};
     o.maxBodyBytes = 4096;
     o.maxPublicationsPerPresentity = 2;
     o.wallClock = [this] { return wall_; };

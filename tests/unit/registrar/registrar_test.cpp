@@ -30,9 +30,7 @@ class RegistrarTest : public ::testing::Test {
   Options registrarOptions() {
     Options o;
     o.domains = {"sip.localhost"};
-    o.minExpires = 60s;
-    o.maxExpires = 3600s;
-    o.defaultExpires = 1800s;
+    o.expiry = {60s, 3600s, 1800s};
     o.maxContacts = 3;
     o.wallClock = [this] { return wall_; };
     return o;

@@ -22,15 +22,14 @@
 #include <string>
 #include <string_view>
 
+#include "parley/simple/expiry.hpp"
 #include "parley/simple/sip_stack.hpp"
 #include "parley/storage/publication_store.hpp"
 
 namespace parley::presence {
 
 struct PublishOptions {
-  std::chrono::seconds minExpires{60};
-  std::chrono::seconds maxExpires{3600};
-  std::chrono::seconds defaultExpires{3600};
+  simple::ExpiryBounds expiry;
   std::size_t maxBodyBytes = 65536;
   std::size_t maxPublicationsPerPresentity = 16;
   std::function<storage::WallTime()> wallClock = [] { return storage::WallClock::now(); };

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "parley/simple/expiry.hpp"
 #include "parley/simple/sip_stack.hpp"
 #include "parley/storage/registration_store.hpp"
 
@@ -25,9 +26,7 @@ namespace parley::registrar {
 
 struct Options {
   std::vector<std::string> domains;  ///< served domains, lower-case
-  std::chrono::seconds minExpires{60};
-  std::chrono::seconds maxExpires{3600};
-  std::chrono::seconds defaultExpires{3600};
+  simple::ExpiryBounds expiry;
   std::size_t maxContacts = 10;
   /// Wall clock for binding expiry (tests inject a fake).
   std::function<storage::WallTime()> wallClock = [] { return storage::WallClock::now(); };
