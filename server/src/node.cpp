@@ -8,11 +8,13 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "parley/messaging/message_router.hpp"
+#include "parley/presence/notifier.hpp"
 #include "parley/presence/publisher.hpp"
 #include "parley/registrar/registrar.hpp"
 #include "parley/server/logging.hpp"
 #include "parley/simple/sip_stack.hpp"
 #include "parley/storage/memory_list_store.hpp"
+#include "parley/storage/memory_subscription_store.hpp"
 #include "parley/storage/publication_store.hpp"
 #include "parley/storage/registration_store.hpp"
 #include "parley/transport/loop_timer.hpp"
@@ -82,12 +84,15 @@ struct Node::Impl final : transport::Handler, txn::TransportSink {
         registrar(registrarOptions(cfg), registrations),
         messages(messagingOptions(), stack, registrar),
         publisher(publishOptions(cfg), publications),
+        notifier(notifyOptions(), stack, subscriptions, publisher),
         timer(io, [this](Clock::time_point now) { onTimer(now); }, logger("sip")),
         signals(io),
         drainTimer(io) {
     stack.registerMethod(registrar.registration());
     stack.registerMethod(messages.registration());
     stack.registerMethod(publisher.registration());
+    stack.registerMethod(notifier.registration());
+    publisher.setListener([this](const presence::PublicationChange& change) { notifier.onPublication(change); });
     scheduleSweep(Clock::now());
   }
 
@@ -99,6 +104,14 @@ struct Node::Impl final : transport::Handler, txn::TransportSink {
     return o;
   }
 
+  presence::NotifyOptions notifyOptions() {
+    presence::NotifyOptions o;
+    o.expiry = {cfg.presence.minExpires, cfg.presence.maxExpires, cfg.presence.defaultExpires};
+    o.maxSubscriptionsPerWatcher = cfg.presence.maxSubscriptionsPerWatcher;
+    o.sentBy = [this](sip::Transport t) { return t == sip::Transport::Udp ? sentByUdp : sentByTcp; };
+    return o;
+  }
+
   void scheduleSweep(Clock::time_point now) {
     stack.setTimer(now + kSweepInterval, [this](Clock::time_point t) {
       const auto wall = storage::WallClock::now();
@@ -106,6 +119,10 @@ struct Node::Impl final : transport::Handler, txn::TransportSink {
         log->debug("registrar.swept bindings={} aors={}", n, registrations.keys());
       if (const auto n = publications.sweep(wall); n > 0)
         log->debug("presence.swept publications={} keys={}", n, publications.keys());
+      // Orphans only: a subscription ends at its expiry by the notifier's timer, which
+      // sends the terminating NOTIFY; the grace keeps the sweep from racing it.
+      if (const auto n = subscriptions.sweep(wall - kSweepInterval); n > 0)
+        log->debug("presence.swept subscriptions={} left={}", n, subscriptions.size());
       scheduleSweep(t);
     });
   }
@@ -188,6 +205,8 @@ struct Node::Impl final : transport::Handler, txn::TransportSink {
   messaging::MessageRouter messages;
   storage::MemoryListStore<storage::Publication> publications;
   presence::Publisher publisher;
+  storage::MemorySubscriptionStore subscriptions;
+  presence::Notifier notifier;
   std::string sentByUdp = "127.0.0.1", sentByTcp = "127.0.0.1";
   transport::LoopTimer timer;
   asio::signal_set signals;

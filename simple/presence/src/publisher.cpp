@@ -141,7 +141,8 @@ void Publisher::handle(simple::ServerTransaction txn, sip::Message&& request) {
     return next;
   };
   store_.update(key(package->name, aor), now, std::move(change),
-                [txn, req, newTag, ifMatch, expires](tl::expected<storage::Publications, storage::StoreError> r) {
+                [this, txn, req, newTag, ifMatch, expires, aor, event = package->name,
+                 changed = !body.empty() || expires == 0](tl::expected<storage::Publications, storage::StoreError> r) {
                   if (!r) {
                     const auto& e = r.error();
                     if (e.code == storage::StoreError::Code::Unavailable) return txn.respondUnavailable(*req);
@@ -151,6 +152,7 @@ void Publisher::handle(simple::ServerTransaction txn, sip::Message&& request) {
                   resp.addHeader(HeaderId::Expires, std::to_string(expires));
                   resp.addHeader(HeaderId::SipEtag, expires == 0 ? ifMatch : newTag);
                   txn.respond(std::move(resp));
+                  if (listener_) listener_({event, aor, *r, changed});
                 });
 }
 

@@ -91,6 +91,8 @@ struct PresenceConfig {
   std::chrono::seconds defaultExpires{3600};  ///< when the request names none (min..max)
   std::size_t maxBodyBytes = 65536;           ///< larger documents get 413 (256..1048576)
   std::size_t maxPublicationsPerPresentity = 16;  ///< per event; more get 403 (1..1000)
+  std::size_t maxSubscriptionsPerWatcher = 1000;  ///< per subscriber AOR; more get 403 (1..100000)
+  std::string defaultPolicy = "allow";            ///< subscription authorization: only "allow" yet
 
   friend bool operator==(const PresenceConfig&, const PresenceConfig&) = default;
 };

@@ -13,7 +13,9 @@
 //      past max_publications_per_presentity → 403
 //   6. 200 with Expires and a fresh SIP-ETag never used before (a removal
 //      answers Expires: 0 and the removed tag)
-// The stored documents are the input of composition and NOTIFY (next step).
+// After every success the listener (the Notifier) hears of it: the live
+// publications and whether the state changed (initial, modify, remove — a
+// refresh changes only the expiry).
 #pragma once
 
 #include <chrono>
@@ -42,8 +44,18 @@ struct EventPackage {
 };
 [[nodiscard]] const EventPackage* findPackage(std::string_view name);
 
+/// What the listener hears after a successful PUBLISH.
+struct PublicationChange {
+  std::string_view event;                 ///< "presence" | "dialog"
+  std::string_view aor;                   ///< the presentity
+  const storage::Publications& live;      ///< its publications for `event` now
+  bool stateChanged;                      ///< false for a refresh (only the expiry moved)
+};
+
 class Publisher final : public simple::RequestHandler {
  public:
+  using Listener = std::function<void(const PublicationChange&)>;
+
   Publisher(PublishOptions options, storage::PublicationStore& store);
 
   [[nodiscard]] simple::MethodRegistration registration();
@@ -55,10 +67,13 @@ class Publisher final : public simple::RequestHandler {
   [[nodiscard]] static std::string key(std::string_view event, std::string_view aor);
   /// The live publications of `aor` for `event`, newest modification first.
   void lookup(std::string_view event, std::string_view aor, storage::PublicationStore::Done done);
+  /// One listener (the Notifier); called after the 200 is sent.
+  void setListener(Listener listener) { listener_ = std::move(listener); }
 
  private:
   PublishOptions options_;
   storage::PublicationStore& store_;
+  Listener listener_;
 };
 
 }  // namespace parley::presence

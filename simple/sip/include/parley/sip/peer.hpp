@@ -2,7 +2,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace parley::sip {
 
@@ -18,6 +20,14 @@ struct Peer {
 
   friend bool operator==(const Peer&, const Peer&) = default;
 };
+
+/// "udp:192.0.2.1:5060", "tcp:[2001:db8::1]:5061": a peer's transport, address and
+/// port as stored with state that outlives a connection (a binding's or a
+/// subscription's source). The connection and listener are not kept: sending to
+/// it reuses a live connection to that address or opens one.
+[[nodiscard]] std::string formatPeer(const Peer& p);
+/// The inverse of formatPeer; nullopt for anything else (port 0 included).
+[[nodiscard]] std::optional<Peer> parsePeer(std::string_view text);
 
 [[nodiscard]] inline bool isReliable(Transport t) { return t == Transport::Tcp; }
 

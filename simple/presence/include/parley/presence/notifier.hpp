@@ -1,0 +1,115 @@
+// SUBSCRIBE/NOTIFY (RFC 6665) for Event: presence (RFC 3856, PIDF) and
+// Event: dialog (RFC 4235, dialog-info: BLF lamps): the notifier side of the
+// presence agent. docs/presence.md has the rules and the design.
+//
+// SUBSCRIBE, after the UAS core's checks:
+//   Event presence|dialog else 489 + Allow-Events; Accept must allow the
+//   package's type else 406 + Accept; Expires by ExpiryBounds (423 +
+//   Min-Expires); a new subscription needs a Contact (400) and a user in the
+//   Request-URI (404), and is refused past max_subscriptions_per_watcher (403);
+//   in-dialog: unknown or expired dialog → 481, CSeq not above the last → 500.
+//   Success is 200 (never 202: policy is "allow") with Expires and Contact, and
+//   is followed at once by a NOTIFY with the full state — after every 2xx,
+//   refresh and Expires: 0 included (terminated;reason=timeout then).
+// NOTIFY: every state change of the presentity (a PUBLISH that changes it, a
+// publication expiring) is composed once and fanned out. Each watcher has at
+// most one NOTIFY transaction outstanding; changes meanwhile collapse into one
+// later NOTIFY with the newest state, so a slow watcher costs one flag. A NOTIFY
+// that times out or gets one of the RFC 6665 §4.2.2 codes ends the subscription.
+// A subscription that is not refreshed ends with terminated;reason=timeout.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "parley/presence/publisher.hpp"
+#include "parley/simple/expiry.hpp"
+#include "parley/simple/sip_stack.hpp"
+#include "parley/storage/subscription_store.hpp"
+
+namespace parley::presence {
+
+struct NotifyOptions {
+  simple::ExpiryBounds expiry;
+  std::size_t maxSubscriptionsPerWatcher = 1000;
+  std::function<storage::WallTime()> wallClock = [] { return storage::WallClock::now(); };
+  /// Our "host:port" per transport (Via sent-by, Contact), as bound.
+  std::function<std::string(sip::Transport)> sentBy = [](sip::Transport) { return std::string("127.0.0.1"); };
+};
+
+/// A composed document ready to send: `text`, and for dialog-info the offset of
+/// the version number (written 0) that each subscription replaces with its own.
+struct NotifyBody {
+  std::string_view contentType;
+  std::string text;
+  std::size_t versionAt = std::string::npos;  ///< offset of the '0' in version="0"
+};
+
+class Notifier final : public simple::RequestHandler {
+ public:
+  struct Stats {
+    std::uint64_t created = 0, refreshed = 0, unsubscribed = 0, expired = 0, ended = 0;
+    std::uint64_t notifies = 0, notifyFailures = 0, coalesced = 0;
+  };
+
+  Notifier(NotifyOptions options, simple::SipStack& stack, storage::SubscriptionStore& store,
+           Publisher& publisher);
+  ~Notifier() override;
+  Notifier(const Notifier&) = delete;
+  Notifier& operator=(const Notifier&) = delete;
+
+  [[nodiscard]] simple::MethodRegistration registration();
+  // simple::RequestHandler
+  void handle(simple::ServerTransaction txn, sip::Message&& req) override;
+
+  /// The Publisher's listener: re-arms the publication expiry timer of the
+  /// presentity and, when its state changed, notifies the watchers.
+  void onPublication(const PublicationChange& change);
+
+  /// Composes the document watchers of `resource` ("<event> <aor>") get now.
+  void compose(const std::string& resource, std::function<void(std::shared_ptr<const NotifyBody>)> done);
+
+  [[nodiscard]] const Stats& stats() const { return stats_; }
+  /// Subscriptions this node sends NOTIFYs for.
+  [[nodiscard]] std::size_t watches() const { return watches_.size(); }
+
+ private:
+  // Node-local, per subscription: what must not outlive the process.
+  struct Watch {
+    simple::SipStack::TimerId expiry = 0;
+    bool inFlight = false;  ///< a NOTIFY transaction is outstanding
+    bool pending = false;   ///< the state changed meanwhile: send again when it ends
+  };
+
+  void subscribeInDialog(simple::ServerTransaction txn, std::shared_ptr<sip::Message> req,
+                         std::string event, std::uint32_t expires);
+  void subscribeNew(simple::ServerTransaction txn, std::shared_ptr<sip::Message> req, std::string event,
+                    std::uint32_t expires);
+  void accepted(const simple::ServerTransaction& txn, const sip::Message& req, const std::string& id,
+                const storage::Subscription& sub, std::uint32_t expires);
+  void fanOut(std::string_view event, std::string_view aor);
+  void notifyResource(const std::string& resource);
+  /// Sends the current state to one subscription (body composed if null).
+  void notify(const std::string& id, std::shared_ptr<const NotifyBody> body);
+  void send(const std::string& id, const storage::Subscription& sub, const NotifyBody& body,
+            std::string_view state);
+  void onNotifyResult(const std::string& id, const sip::Message* resp);
+  /// Ends a subscription without a NOTIFY (the watcher refused or vanished).
+  void drop(const std::string& id);
+  void armExpiry(const std::string& id, storage::WallTime expires);
+  void expire(const std::string& id);
+  void armPublicationExpiry(std::string_view event, std::string_view aor, const storage::Publications& live);
+
+  NotifyOptions options_;
+  simple::SipStack& stack_;
+  storage::SubscriptionStore& store_;
+  Publisher& publisher_;
+  std::unordered_map<std::string, Watch> watches_;
+  std::unordered_map<std::string, simple::SipStack::TimerId> publicationTimers_;
+  Stats stats_;
+};
+
+}  // namespace parley::presence

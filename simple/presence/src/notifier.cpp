@@ -1,0 +1,400 @@
+#include "parley/presence/notifier.hpp"
+
+#include <algorithm>
+
+#include "notify_request.hpp"
+#include "parley/sip/header_values.hpp"
+
+namespace parley::presence {
+using sip::HeaderId;
+using storage::StoreError;
+using storage::Subscription;
+
+namespace {
+
+constexpr std::string_view kAllowEvents = "presence, dialog";
+
+tl::unexpected<StoreError> refuse(int code, std::string reason = {}) {
+  return tl::unexpected(StoreError{StoreError::Code::Refused, code, std::move(reason)});
+}
+
+std::string_view eventOf(std::string_view resource) { return resource.substr(0, resource.find(' ')); }
+
+// RFC 6665 §4.2.1.1 / RFC 3856 §6.7: the body type the package sends must be
+// acceptable. An Accept header with no value accepts no body at all.
+bool accepts(const sip::Message& req, std::string_view type) {
+  const std::string_view subtypeWildcard = type.substr(0, type.find('/') + 1);
+  for (auto element : req.list(HeaderId::Accept)) {
+    auto range = sip::parseTokenParams(element);
+    if (!range) continue;
+    const std::string_view t = range->token;
+    if (sip::iequals(t, type) || t == "*/*") return true;
+    if (t.size() == subtypeWildcard.size() + 1 && t.back() == '*' && sip::iequals(t.substr(0, t.size() - 1), subtypeWildcard))
+      return true;
+  }
+  return false;
+}
+
+// RFC 6665 §4.2.2: a NOTIFY answered with one of these (or timing out) ends
+// the subscription; any other failure keeps it.
+bool endsSubscription(int code) {
+  switch (code) {
+    case 404: case 405: case 408: case 410: case 416: case 489: case 501: case 604:
+      return true;
+    default:
+      return code >= 480 && code <= 485;
+  }
+}
+
+std::string contactFor(std::string_view sentBy, sip::Transport t) {
+  std::string c = "<sip:";
+  c.append(sentBy).append(t == sip::Transport::Tcp ? ";transport=tcp>" : ">");
+  return c;
+}
+
+}  // namespace
+
+Notifier::Notifier(NotifyOptions options, simple::SipStack& stack, storage::SubscriptionStore& store,
+                   Publisher& publisher)
+    : options_(std::move(options)), stack_(stack), store_(store), publisher_(publisher) {}
+
+Notifier::~Notifier() {
+  for (auto& [id, w] : watches_)
+    if (w.expiry != 0) stack_.cancelTimer(w.expiry);
+  for (auto& [key, timer] : publicationTimers_) stack_.cancelTimer(timer);
+}
+
+simple::MethodRegistration Notifier::registration() {
+  return {sip::Method::Subscribe, this, {}, {"presence", "dialog"}};
+}
+
+void Notifier::handle(simple::ServerTransaction txn, sip::Message&& request) {
+  auto req = std::make_shared<sip::Message>(std::move(request));
+  auto replyWith = [&](int code, HeaderId id, std::string_view value) {
+    sip::Message resp = txn.response(*req, code);
+    resp.addHeader(id, value);
+    txn.respond(std::move(resp));
+  };
+
+  // The package (RFC 6665 §4.2.1.2): 489 lists the ones we notify for.
+  const auto eventHeader = req->header(HeaderId::Event);
+  const auto event = eventHeader ? sip::parseTokenParams(*eventHeader) : tl::unexpected(sip::ValueError::Empty);
+  const EventPackage* package = event ? findPackage(event->token) : nullptr;
+  if (package == nullptr) return replyWith(489, HeaderId::AllowEvents, kAllowEvents);
+  if (req->count(HeaderId::Accept) > 0 && !accepts(*req, package->contentType))
+    return replyWith(406, HeaderId::Accept, package->contentType);
+
+  // Expires (RFC 6665 §4.2.1.1): absent → the default, too brief → 423, long → shortened.
+  std::optional<std::uint32_t> requested;
+  if (auto e = req->header(HeaderId::Expires)) {
+    auto v = sip::parseUnsigned(*e, 0xffffffffu);
+    if (!v) return txn.respond(*req, 400, "Malformed Expires");
+    requested = *v;
+  }
+  const auto granted = options_.expiry.grant(requested);
+  if (!granted) return replyWith(423, HeaderId::MinExpires, std::to_string(options_.expiry.min.count()));
+
+  std::string eventId(event->param("id").value_or(std::string_view{}));
+  if (req->to().tag().empty()) return subscribeNew(std::move(txn), std::move(req), std::move(eventId), *granted);
+  subscribeInDialog(std::move(txn), std::move(req), std::move(eventId), *granted);
+}
+
+void Notifier::subscribeNew(simple::ServerTransaction txn, std::shared_ptr<sip::Message> req, std::string eventId,
+                            std::uint32_t expires) {
+  const std::string aor = sip::addressOfRecord(req->requestLine().uri);
+  if (aor.empty()) return txn.respond(*req, 404);
+  // RFC 6665 §4.1.2.1 / RFC 3261 §12.1.1: the Contact is the remote target.
+  const auto contacts = req->list(HeaderId::Contact);
+  if (contacts.empty()) return txn.respond(*req, 400, "Missing Contact");
+  auto contact = sip::parseNameAddr(contacts.front());
+  if (!contact || !contact->uri.isSip()) return txn.respond(*req, 400, "Malformed Contact");
+
+  const auto now = options_.wallClock();
+  const std::string_view event = sip::parseTokenParams(*req->header(HeaderId::Event))->token;
+  Subscription sub;
+  sub.resource = Publisher::key(event, aor);
+  sub.watcher = sip::addressOfRecord(req->from().uri);
+  sub.eventId = std::move(eventId);
+  sub.callId = std::string(req->callId());
+  sub.localTag = txn.toTag();
+  sub.remoteTag = std::string(req->from().tag());
+  sub.localUri = std::string(req->header(HeaderId::To).value_or(std::string_view{}));
+  sub.remoteUri = std::string(req->header(HeaderId::From).value_or(std::string_view{}));
+  sub.remoteTarget = std::string(contact->uriText);
+  for (auto rr : req->list(HeaderId::RecordRoute)) sub.routeSet.emplace_back(rr);
+  sub.source = sip::formatPeer(txn.peer());
+  sub.remoteCSeq = req->cseq().number;
+  sub.expires = now + std::chrono::seconds(expires);
+  if (expires == 0) sub.localCSeq = 1;  // a fetch: the one NOTIFY goes out at once
+
+  const std::string id = storage::subscriptionId(sub.callId, sub.localTag, sub.remoteTag);
+  const std::string watcher = sub.watcher;
+  auto create = [this, txn, req, id, expires, now, sub = std::move(sub)]() mutable {
+    store_.update(id, now, [sub](const Subscription*) -> tl::expected<Subscription, StoreError> { return sub; },
+                  [this, txn, req, id, expires](tl::expected<Subscription, StoreError> r) {
+                    if (!r) return txn.respondUnavailable(*req);
+                    ++stats_.created;
+                    accepted(txn, *req, id, *r, expires);
+                  });
+  };
+  if (expires == 0) return create();
+  store_.countByWatcher(watcher, now, [this, txn, req, create = std::move(create)](auto count) mutable {
+    if (!count) return txn.respondUnavailable(*req);
+    if (*count >= options_.maxSubscriptionsPerWatcher) return txn.respond(*req, 403, "Too Many Subscriptions");
+    create();
+  });
+}
+
+void Notifier::subscribeInDialog(simple::ServerTransaction txn, std::shared_ptr<sip::Message> req,
+                                 std::string eventId, std::uint32_t expires) {
+  const std::string id = storage::subscriptionId(req->callId(), req->to().tag(), req->from().tag());
+  // A Contact in a refresh replaces the remote target (RFC 6665 §4.1.2.1, RFC 3261 §12.2.2).
+  std::optional<std::string> target;
+  if (const auto contacts = req->list(HeaderId::Contact); !contacts.empty()) {
+    auto contact = sip::parseNameAddr(contacts.front());
+    if (!contact || !contact->uri.isSip()) return txn.respond(*req, 400, "Malformed Contact");
+    target = std::string(contact->uriText);
+  }
+  const auto now = options_.wallClock();
+  const std::string_view event = sip::parseTokenParams(*req->header(HeaderId::Event))->token;
+  auto change = [now, expires, target = std::move(target), eventId = std::move(eventId), event = std::string(event),
+                 cseq = req->cseq().number,
+                 source = sip::formatPeer(txn.peer())](const Subscription* cur) -> tl::expected<Subscription, StoreError> {
+    if (cur == nullptr || cur->expires <= now) return refuse(481, "Subscription Does Not Exist");
+    // One subscription per dialog: another package or id here is not one we have.
+    if (eventOf(cur->resource) != event || cur->eventId != eventId) return refuse(481, "Subscription Does Not Exist");
+    if (cseq <= cur->remoteCSeq) return refuse(500, "CSeq Out of Order");  // RFC 3261 §12.2.2
+    Subscription next = *cur;
+    next.remoteCSeq = cseq;
+    next.source = source;
+    if (target) next.remoteTarget = *target;
+    if (expires == 0) {
+      ++next.localCSeq;  // the terminating NOTIFY, sent from what this returns
+      next.expires = now;
+    } else {
+      next.expires = now + std::chrono::seconds(expires);
+    }
+    return next;
+  };
+  store_.update(id, now, std::move(change), [this, txn, req, id, expires](tl::expected<Subscription, StoreError> r) {
+    if (!r) {
+      if (r.error().code == StoreError::Code::Unavailable) return txn.respondUnavailable(*req);
+      return txn.respond(*req, r.error().sipCode, r.error().message);
+    }
+    if (expires > 0) ++stats_.refreshed;
+    accepted(txn, *req, id, *r, expires);
+  });
+}
+
+void Notifier::accepted(const simple::ServerTransaction& txn, const sip::Message& req, const std::string& id,
+                        const Subscription& sub, std::uint32_t expires) {
+  sip::Message resp = txn.response(req, 200);  // never 202: the policy is "allow" (RFC 6665 §4.2.1.1)
+  resp.addHeader(HeaderId::Expires, std::to_string(expires));
+  resp.addHeader(HeaderId::Contact, contactFor(options_.sentBy(txn.peer().transport), txn.peer().transport));
+  // RFC 3261 §12.1.1: a dialog-creating 2xx copies the Record-Route rows.
+  if (req.to().tag().empty())
+    for (const auto& h : req.headers())
+      if (h.id == HeaderId::RecordRoute) resp.addHeader(HeaderId::RecordRoute, h.value);
+  txn.respond(std::move(resp));
+
+  if (expires > 0) {
+    armExpiry(id, sub.expires);
+    return notify(id, nullptr);  // RFC 6665 §4.2.1.2: a NOTIFY right after every 2xx
+  }
+  // Unsubscribe or fetch: the record is gone; one last NOTIFY with the state.
+  if (auto w = watches_.find(id); w != watches_.end()) {
+    if (w->second.expiry != 0) stack_.cancelTimer(w->second.expiry);
+    watches_.erase(w);
+  }
+  ++stats_.unsubscribed;
+  compose(sub.resource, [this, id, sub](std::shared_ptr<const NotifyBody> body) {
+    send(id, sub, *body, "terminated;reason=timeout");
+  });
+}
+
+// --- NOTIFY ---------------------------------------------------------------------------------
+
+void Notifier::notify(const std::string& id, std::shared_ptr<const NotifyBody> body) {
+  auto w = watches_.find(id);
+  if (w == watches_.end()) return;  // ended meanwhile
+  if (w->second.inFlight) {
+    // Newest state wins: one flag, one NOTIFY with the state of its own time.
+    if (!w->second.pending) ++stats_.coalesced;
+    w->second.pending = true;
+    return;
+  }
+  w->second.inFlight = true;
+  const auto now = options_.wallClock();
+  store_.update(
+      id, now,
+      [now](const Subscription* cur) -> tl::expected<Subscription, StoreError> {
+        if (cur == nullptr || cur->expires <= now) return refuse(481);
+        Subscription next = *cur;
+        ++next.localCSeq;
+        return next;
+      },
+      [this, id, body = std::move(body)](tl::expected<Subscription, StoreError> r) {
+        if (!r) {
+          if (auto watch = watches_.find(id); watch != watches_.end()) watch->second.inFlight = false;
+          return;  // gone (its expiry ends the watch) or the store is down (the next change retries)
+        }
+        auto state = [this](const Subscription& s) {
+          const auto left = std::chrono::ceil<std::chrono::seconds>(s.expires - options_.wallClock());
+          return "active;expires=" + std::to_string(std::max<std::int64_t>(left.count(), 0));
+        };
+        if (body) return send(id, *r, *body, state(*r));
+        compose(r->resource, [this, id, sub = *r, state](std::shared_ptr<const NotifyBody> b) {
+          send(id, sub, *b, state(sub));
+        });
+      });
+}
+
+void Notifier::send(const std::string& id, const Subscription& sub, const NotifyBody& body,
+                    std::string_view state) {
+  const auto hop = detail::nextHop(sub);
+  std::optional<sip::Message> msg;
+  if (hop) msg = detail::buildNotify(sub, body, state, hop->transport, options_.sentBy(hop->transport));
+  if (!msg) {  // nowhere to send: the subscription cannot work
+    ++stats_.notifyFailures;
+    return drop(id);
+  }
+  ++stats_.notifies;
+  auto sent = stack_.sendRequest(std::move(*msg), *hop,
+                                 [this, id](const sip::Message* resp) { onNotifyResult(id, resp); });
+  if (!sent) {  // the transaction table is full: keep the subscription, retry on the next change
+    ++stats_.notifyFailures;
+    if (auto w = watches_.find(id); w != watches_.end()) w->second.inFlight = false;
+  }
+}
+
+void Notifier::onNotifyResult(const std::string& id, const sip::Message* resp) {
+  auto w = watches_.find(id);
+  if (w == watches_.end()) return;  // a terminating NOTIFY, or the watch ended meanwhile
+  w->second.inFlight = false;
+  const int code = resp != nullptr ? resp->statusCode() : 408;
+  if (code >= 300) ++stats_.notifyFailures;
+  if (endsSubscription(code)) {
+    ++stats_.ended;
+    return drop(id);
+  }
+  if (w->second.pending) {
+    w->second.pending = false;
+    notify(id, nullptr);
+  }
+}
+
+void Notifier::drop(const std::string& id) {
+  if (auto w = watches_.find(id); w != watches_.end()) {
+    if (w->second.expiry != 0) stack_.cancelTimer(w->second.expiry);
+    watches_.erase(w);
+  }
+  const auto now = options_.wallClock();
+  store_.update(
+      id, now,
+      [now](const Subscription* cur) -> tl::expected<Subscription, StoreError> {
+        if (cur == nullptr) return refuse(481);
+        Subscription gone = *cur;
+        gone.expires = now;
+        return gone;
+      },
+      [](auto) {});
+}
+
+// --- expiry -----------------------------------------------------------------------------------
+
+namespace {
+// A steady-clock deadline for a wall-clock instant, rounded up to whole ms so
+// the timer never fires before the store considers the instant past.
+txn::TimePoint deadlineFor(txn::TimePoint steadyNow, storage::WallTime wallNow, storage::WallTime at) {
+  const auto delay = std::chrono::ceil<std::chrono::milliseconds>(std::max(at - wallNow, storage::WallTime::duration{}));
+  return steadyNow + delay;
+}
+}  // namespace
+
+void Notifier::armExpiry(const std::string& id, storage::WallTime expires) {
+  Watch& w = watches_[id];
+  if (w.expiry != 0) stack_.cancelTimer(w.expiry);
+  w.expiry = stack_.setTimer(deadlineFor(stack_.now(), options_.wallClock(), expires),
+                             [this, id](txn::TimePoint) { expire(id); });
+}
+
+void Notifier::expire(const std::string& id) {
+  auto w = watches_.find(id);
+  if (w == watches_.end()) return;
+  w->second.expiry = 0;
+  const auto now = options_.wallClock();
+  store_.update(
+      id, now,
+      [now](const Subscription* cur) -> tl::expected<Subscription, StoreError> {
+        if (cur == nullptr) return refuse(481);
+        if (cur->expires > now) return refuse(0, "not due");  // the two clocks disagree by a hair
+        Subscription last = *cur;
+        ++last.localCSeq;
+        last.expires = now;
+        return last;
+      },
+      [this, id, now](tl::expected<Subscription, StoreError> r) {
+        if (!r) {
+          if (r.error().sipCode == 0) return armExpiry(id, now + std::chrono::milliseconds(100));
+          watches_.erase(id);
+          return;
+        }
+        watches_.erase(id);
+        ++stats_.expired;
+        compose(r->resource, [this, id, sub = *r](std::shared_ptr<const NotifyBody> body) {
+          send(id, sub, *body, "terminated;reason=timeout");  // RFC 6665 §4.2.2
+        });
+      });
+}
+
+// --- state changes ------------------------------------------------------------------------------
+
+void Notifier::onPublication(const PublicationChange& change) {
+  armPublicationExpiry(change.event, change.aor, change.live);
+  if (change.stateChanged) fanOut(change.event, change.aor);
+}
+
+void Notifier::fanOut(std::string_view event, std::string_view aor) {
+  notifyResource(Publisher::key(event, aor));
+  // The PBX's dialog state is also the hook state in the presence document.
+  if (event == "dialog") notifyResource(Publisher::key("presence", aor));
+}
+
+void Notifier::notifyResource(const std::string& resource) {
+  store_.watchers(resource, options_.wallClock(), [this, resource](auto ids) {
+    if (!ids || ids->empty()) return;  // nobody watches: compose nothing
+    compose(resource, [this, ids = std::move(*ids)](std::shared_ptr<const NotifyBody> body) {
+      for (const auto& id : ids) notify(id, body);
+    });
+  });
+}
+
+void Notifier::armPublicationExpiry(std::string_view event, std::string_view aor,
+                                    const storage::Publications& live) {
+  std::string key = Publisher::key(event, aor);
+  auto it = publicationTimers_.find(key);
+  if (it != publicationTimers_.end()) {
+    stack_.cancelTimer(it->second);
+    publicationTimers_.erase(it);
+  }
+  if (live.empty()) return;
+  const auto due = std::min_element(live.begin(), live.end(), [](const auto& a, const auto& b) {
+                     return a.expires < b.expires;
+                   })->expires;
+  const auto timer = stack_.setTimer(
+      deadlineFor(stack_.now(), options_.wallClock(), due),
+      [this, key, due, event = std::string(event), aor = std::string(aor)](txn::TimePoint) {
+        publicationTimers_.erase(key);
+        if (options_.wallClock() < due) {  // early by a hair: look again shortly
+          return armPublicationExpiry(event, aor, {storage::Publication{{}, {}, {}, due, {}}});
+        }
+        // The store drops what lapsed; watchers hear of it (RFC 3903 §5).
+        publisher_.lookup(event, aor, [this, event, aor](tl::expected<storage::Publications, StoreError> r) {
+          if (r) armPublicationExpiry(event, aor, *r);
+          fanOut(event, aor);
+        });
+      });
+  publicationTimers_.emplace(std::move(key), timer);
+}
+
+}  // namespace parley::presence

@@ -1,0 +1,96 @@
+// Building a NOTIFY inside a subscription dialog (RFC 3261 §12.2.1.1, RFC 6665
+// §4.2.2) and choosing where it goes.
+#include "notify_request.hpp"
+
+#include <arpa/inet.h>
+
+#include <charconv>
+
+#include "parley/sip/header_values.hpp"
+#include "parley/sip/random.hpp"
+
+namespace parley::presence::detail {
+using sip::HeaderId;
+
+namespace {
+
+bool isIpLiteral(std::string_view host) {
+  std::string h(host);
+  unsigned char buf[16];
+  return inet_pton(AF_INET, h.c_str(), buf) == 1 || inet_pton(AF_INET6, h.c_str(), buf) == 1;
+}
+
+std::string_view eventName(std::string_view resource) { return resource.substr(0, resource.find(' ')); }
+
+}  // namespace
+
+std::optional<sip::Peer> nextHop(const storage::Subscription& sub) {
+  auto source = sip::parsePeer(sub.source);
+  // RFC 3261 §12.2.1.1 with a loose-routing route set: the first Route is the
+  // next hop. We resolve no names, so a route naming a host goes back where
+  // the SUBSCRIBE came from; so does a dialog without routes (symmetric
+  // routing, as RFC 3581/5626 expect of NATed phones).
+  if (!sub.routeSet.empty() && source) {
+    auto na = sip::parseNameAddr(sub.routeSet.front());
+    if (na && na->uri.isSip()) {
+      std::string_view host = na->uri.host;
+      if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+      if (isIpLiteral(host)) {
+        sip::Peer hop;
+        hop.address = std::string(host);
+        hop.port = na->uri.port != 0 ? na->uri.port : 5060;
+        auto transport = na->uri.param("transport");
+        hop.transport = transport ? (sip::iequals(*transport, "tcp") ? sip::Transport::Tcp : sip::Transport::Udp)
+                                  : source->transport;
+        return hop;
+      }
+    }
+  }
+  return source;
+}
+
+std::optional<sip::Message> buildNotify(const storage::Subscription& sub, const NotifyBody& body,
+                                        std::string_view subscriptionState, sip::Transport transport,
+                                        std::string_view sentBy) {
+  auto target = sip::parseUri(sub.remoteTarget);
+  if (!target) return std::nullopt;
+  sip::Message m = sip::Message::request(sip::Method::Notify, "NOTIFY", *target);
+
+  std::string row;
+  row.reserve(160);
+  row.append(transport == sip::Transport::Tcp ? "SIP/2.0/TCP " : "SIP/2.0/UDP ")
+      .append(sentBy)
+      .append(";branch=")
+      .append(sip::newBranch())
+      .append(";rport");
+  m.addHeader(HeaderId::Via, row);
+  m.addHeader(HeaderId::MaxForwards, "70");
+  row.assign(sub.localUri).append(";tag=").append(sub.localTag);
+  m.addHeader(HeaderId::From, row);
+  m.addHeader(HeaderId::To, sub.remoteUri);
+  m.addHeader(HeaderId::CallId, sub.callId);
+  char cseq[16];
+  auto [end, ec] = std::to_chars(cseq, cseq + sizeof cseq, sub.localCSeq);
+  row.assign(cseq, end).append(" NOTIFY");
+  m.addHeader(HeaderId::CSeq, row);
+  for (const auto& route : sub.routeSet) m.addHeader(HeaderId::Route, route);
+  row.assign("<sip:").append(sentBy).append(transport == sip::Transport::Tcp ? ";transport=tcp>" : ">");
+  m.addHeader(HeaderId::Contact, row);
+  row.assign(eventName(sub.resource));
+  if (!sub.eventId.empty()) row.append(";id=").append(sub.eventId);
+  m.addHeader(HeaderId::Event, row);
+  m.addHeader(HeaderId::SubscriptionState, subscriptionState);
+  m.addHeader(HeaderId::ContentType, body.contentType);
+  if (body.versionAt == std::string::npos) {
+    m.setBody(body.text);
+  } else {  // dialog-info: this subscription's own version (RFC 4235 §4.1)
+    std::string text;
+    text.reserve(body.text.size() + 10);
+    auto [vend, vec] = std::to_chars(cseq, cseq + sizeof cseq, sub.localCSeq - 1);
+    text.append(body.text, 0, body.versionAt).append(cseq, vend).append(body.text, body.versionAt + 1);
+    m.setBody(text);
+  }
+  return m;
+}
+
+}  // namespace parley::presence::detail
