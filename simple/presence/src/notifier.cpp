@@ -59,9 +59,8 @@ Notifier::Notifier(NotifyOptions options, simple::SipStack& stack, storage::Subs
     : options_(std::move(options)), stack_(stack), store_(store), publisher_(publisher) {}
 
 Notifier::~Notifier() {
-  for (auto& [id, w] : watches_)
-    if (w.expiry != 0) stack_.cancelTimer(w.expiry);
-  for (auto& [key, timer] : publicationTimers_) stack_.cancelTimer(timer);
+  if (expiryTimer_ != 0) stack_.cancelTimer(expiryTimer_);
+  for (auto& [key, p] : publicationTimers_) stack_.cancelTimer(p.timer);
 }
 
 simple::MethodRegistration Notifier::registration() {
@@ -202,10 +201,7 @@ void Notifier::accepted(const simple::ServerTransaction& txn, const sip::Message
     return notify(id, nullptr);  // RFC 6665 §4.2.1.2: a NOTIFY right after every 2xx
   }
   // Unsubscribe or fetch: the record is gone; one last NOTIFY with the state.
-  if (auto w = watches_.find(id); w != watches_.end()) {
-    if (w->second.expiry != 0) stack_.cancelTimer(w->second.expiry);
-    watches_.erase(w);
-  }
+  watches_.erase(id);
   ++stats_.unsubscribed;
   compose(sub.resource, [this, id, sub](std::shared_ptr<const NotifyBody> body) {
     send(id, sub, *body, "terminated;reason=timeout");
@@ -215,15 +211,15 @@ void Notifier::accepted(const simple::ServerTransaction& txn, const sip::Message
 // --- NOTIFY ---------------------------------------------------------------------------------
 
 void Notifier::notify(const std::string& id, std::shared_ptr<const NotifyBody> body) {
-  auto w = watches_.find(id);
-  if (w == watches_.end()) return;  // ended meanwhile
-  if (w->second.inFlight) {
+  WatchTable::Watch* w = watches_.find(id);
+  if (w == nullptr) return;  // ended meanwhile
+  if (w->inFlight) {
     // Newest state wins: one flag, one NOTIFY with the state of its own time.
-    if (!w->second.pending) ++stats_.coalesced;
-    w->second.pending = true;
+    if (!w->pending) ++stats_.coalesced;
+    w->pending = true;
     return;
   }
-  w->second.inFlight = true;
+  w->inFlight = true;
   const auto now = options_.wallClock();
   store_.update(
       id, now,
@@ -235,7 +231,7 @@ void Notifier::notify(const std::string& id, std::shared_ptr<const NotifyBody> b
       },
       [this, id, body = std::move(body)](tl::expected<Subscription, StoreError> r) {
         if (!r) {
-          if (auto watch = watches_.find(id); watch != watches_.end()) watch->second.inFlight = false;
+          if (auto* watch = watches_.find(id)) watch->inFlight = false;
           return;  // gone (its expiry ends the watch) or the store is down (the next change retries)
         }
         auto state = [this](const Subscription& s) {
@@ -263,31 +259,28 @@ void Notifier::send(const std::string& id, const Subscription& sub, const Notify
                                  [this, id](const sip::Message* resp) { onNotifyResult(id, resp); });
   if (!sent) {  // the transaction table is full: keep the subscription, retry on the next change
     ++stats_.notifyFailures;
-    if (auto w = watches_.find(id); w != watches_.end()) w->second.inFlight = false;
+    if (auto* w = watches_.find(id)) w->inFlight = false;
   }
 }
 
 void Notifier::onNotifyResult(const std::string& id, const sip::Message* resp) {
-  auto w = watches_.find(id);
-  if (w == watches_.end()) return;  // a terminating NOTIFY, or the watch ended meanwhile
-  w->second.inFlight = false;
+  WatchTable::Watch* w = watches_.find(id);
+  if (w == nullptr) return;  // a terminating NOTIFY, or the watch ended meanwhile
+  w->inFlight = false;
   const int code = resp != nullptr ? resp->statusCode() : 408;
   if (code >= 300) ++stats_.notifyFailures;
   if (endsSubscription(code)) {
     ++stats_.ended;
     return drop(id);
   }
-  if (w->second.pending) {
-    w->second.pending = false;
+  if (w->pending) {
+    w->pending = false;
     notify(id, nullptr);
   }
 }
 
 void Notifier::drop(const std::string& id) {
-  if (auto w = watches_.find(id); w != watches_.end()) {
-    if (w->second.expiry != 0) stack_.cancelTimer(w->second.expiry);
-    watches_.erase(w);
-  }
+  watches_.erase(id);
   const auto now = options_.wallClock();
   store_.update(
       id, now,
@@ -312,16 +305,29 @@ txn::TimePoint deadlineFor(txn::TimePoint steadyNow, storage::WallTime wallNow, 
 }  // namespace
 
 void Notifier::armExpiry(const std::string& id, storage::WallTime expires) {
-  Watch& w = watches_[id];
-  if (w.expiry != 0) stack_.cancelTimer(w.expiry);
-  w.expiry = stack_.setTimer(deadlineFor(stack_.now(), options_.wallClock(), expires),
-                             [this, id](txn::TimePoint) { expire(id); });
+  watches_.insert(id);
+  watches_.arm(id, deadlineFor(stack_.now(), options_.wallClock(), expires));
+  scheduleExpiries();
+}
+
+void Notifier::scheduleExpiries() {
+  const auto next = watches_.nextDeadline();
+  if (expiryTimer_ != 0) {
+    if (next && *next == expiryTimerAt_) return;
+    stack_.cancelTimer(expiryTimer_);
+    expiryTimer_ = 0;
+  }
+  if (!next) return;
+  expiryTimerAt_ = *next;
+  expiryTimer_ = stack_.setTimer(*next, [this](txn::TimePoint now) {
+    expiryTimer_ = 0;
+    while (auto id = watches_.popDue(now)) expire(*id);
+    scheduleExpiries();
+  });
 }
 
 void Notifier::expire(const std::string& id) {
-  auto w = watches_.find(id);
-  if (w == watches_.end()) return;
-  w->second.expiry = 0;
+  if (watches_.find(id) == nullptr) return;
   const auto now = options_.wallClock();
   store_.update(
       id, now,
@@ -333,9 +339,12 @@ void Notifier::expire(const std::string& id) {
         last.expires = now;
         return last;
       },
-      [this, id, now](tl::expected<Subscription, StoreError> r) {
+      [this, id](tl::expected<Subscription, StoreError> r) {
         if (!r) {
-          if (r.error().sipCode == 0) return armExpiry(id, now + std::chrono::milliseconds(100));
+          if (r.error().sipCode == 0) {
+            watches_.arm(id, stack_.now() + std::chrono::milliseconds(100));  // drained by the caller's loop
+            return;
+          }
           watches_.erase(id);
           return;
         }
@@ -350,8 +359,10 @@ void Notifier::expire(const std::string& id) {
 // --- state changes ------------------------------------------------------------------------------
 
 void Notifier::onPublication(const PublicationChange& change) {
-  armPublicationExpiry(change.event, change.aor, change.live);
-  if (change.stateChanged) fanOut(change.event, change.aor);
+  if (change.stateChanged) return fanOut(change.event, change.aor);  // composing re-arms the expiry
+  // A refresh moves only an expiry: re-arm if someone watches (only then is there a timer).
+  if (publicationTimers_.contains(Publisher::key(change.event, change.aor)))
+    armPublicationExpiry(change.event, change.aor, change.live);
 }
 
 void Notifier::fanOut(std::string_view event, std::string_view aor) {
@@ -373,28 +384,33 @@ void Notifier::armPublicationExpiry(std::string_view event, std::string_view aor
                                     const storage::Publications& live) {
   std::string key = Publisher::key(event, aor);
   auto it = publicationTimers_.find(key);
-  if (it != publicationTimers_.end()) {
-    stack_.cancelTimer(it->second);
-    publicationTimers_.erase(it);
+  if (live.empty()) {
+    if (it != publicationTimers_.end()) {
+      stack_.cancelTimer(it->second.timer);
+      publicationTimers_.erase(it);
+    }
+    return;
   }
-  if (live.empty()) return;
   const auto due = std::min_element(live.begin(), live.end(), [](const auto& a, const auto& b) {
                      return a.expires < b.expires;
                    })->expires;
+  if (it != publicationTimers_.end()) {
+    if (it->second.due == due) return;  // already armed for that instant
+    stack_.cancelTimer(it->second.timer);
+    publicationTimers_.erase(it);
+  }
   const auto timer = stack_.setTimer(
       deadlineFor(stack_.now(), options_.wallClock(), due),
       [this, key, due, event = std::string(event), aor = std::string(aor)](txn::TimePoint) {
         publicationTimers_.erase(key);
         if (options_.wallClock() < due) {  // early by a hair: look again shortly
-          return armPublicationExpiry(event, aor, {storage::Publication{{}, {}, {}, due, {}}});
+          return armPublicationExpiry(event, aor, {storage::Publication{{}, {}, due, {}}});
         }
-        // The store drops what lapsed; watchers hear of it (RFC 3903 §5).
-        publisher_.lookup(event, aor, [this, event, aor](tl::expected<storage::Publications, StoreError> r) {
-          if (r) armPublicationExpiry(event, aor, *r);
-          fanOut(event, aor);
-        });
+        // The store drops what lapsed; watchers hear of it (RFC 3903 §5), and
+        // composing for them arms the next expiry.
+        fanOut(event, aor);
       });
-  publicationTimers_.emplace(std::move(key), timer);
+  publicationTimers_.emplace(std::move(key), PublicationTimer{timer, due});
 }
 
 }  // namespace parley::presence

@@ -43,7 +43,8 @@ void Notifier::compose(const std::string& resource, std::function<void(std::shar
   std::string aor = resource.substr(space + 1);
 
   if (event == "dialog") {
-    publisher_.lookup("dialog", aor, [aor, done = std::move(done)](auto pubs) {
+    publisher_.lookup("dialog", aor, [this, aor, done = std::move(done)](auto pubs) {
+      if (pubs) armPublicationExpiry("dialog", aor, *pubs);
       const auto info = pidf::composeDialogInfo(aor, dialogDocuments(pubs));
       auto body = std::make_shared<NotifyBody>();
       body->contentType = kDialogInfoType;
@@ -56,7 +57,9 @@ void Notifier::compose(const std::string& resource, std::function<void(std::shar
     return;
   }
   publisher_.lookup("presence", aor, [this, aor, done = std::move(done)](auto presence) mutable {
-    publisher_.lookup("dialog", aor, [aor, done = std::move(done), presence = std::move(presence)](auto dialogs) {
+    publisher_.lookup("dialog", aor, [this, aor, done = std::move(done), presence = std::move(presence)](auto dialogs) {
+      if (presence) armPublicationExpiry("presence", aor, *presence);
+      if (dialogs) armPublicationExpiry("dialog", aor, *dialogs);
       const auto hook = pidf::hookState(pidf::composeDialogInfo(aor, dialogDocuments(dialogs)));
       auto body = std::make_shared<NotifyBody>();
       body->contentType = kPidfType;

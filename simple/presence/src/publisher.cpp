@@ -111,9 +111,10 @@ void Publisher::handle(simple::ServerTransaction txn, sip::Message&& request) {
 
   // Store atomically; the new tag is drawn once so a retried closure is pure.
   const storage::WallTime now = options_.wallClock();
-  const std::string newTag = sip::randomHex(12);
+  // 90 random bits in 15 token characters: never reused in practice (RFC 3903
+  // §6 step 6), and short enough to live inside std::string (no allocation).
+  const std::string newTag = sip::randomToken(15);
   auto change = [ifMatch, newTag, now, expires, body = std::string(body),
-                 contentType = std::string(package->contentType),
                  maxPublications = options_.maxPublicationsPerPresentity](const storage::Publications& live)
       -> tl::expected<storage::Publications, storage::StoreError> {
     auto refuse = [](int code, std::string message) {
@@ -131,13 +132,12 @@ void Publisher::handle(simple::ServerTransaction txn, sip::Message&& request) {
       it->expires = now + std::chrono::seconds(expires);
       if (!body.empty()) {  // modify; else refresh
         it->body = body;
-        it->contentType = contentType;
         it->modified = now;
       }
       return next;
     }
     if (next.size() >= maxPublications) return refuse(403, "Too Many Publications");
-    next.push_back({newTag, contentType, body, now + std::chrono::seconds(expires), now});
+    next.push_back({newTag, body, now + std::chrono::seconds(expires), now});
     return next;
   };
   store_.update(key(package->name, aor), now, std::move(change),

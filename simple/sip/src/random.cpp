@@ -57,6 +57,20 @@ std::string randomHex(std::size_t bytes) {
   return out;
 }
 
+std::string randomToken(std::size_t chars) {
+  static constexpr char kToken[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-.";
+  static_assert(sizeof kToken == 65);
+  std::string out(chars, 'A');
+  unsigned char raw[64];
+  for (std::size_t done = 0; done < chars;) {
+    const std::size_t n = std::min(chars - done, sizeof raw);
+    pool.fill(raw, n);
+    for (std::size_t i = 0; i < n; ++i) out[done + i] = kToken[raw[i] & 63];
+    done += n;
+  }
+  return out;
+}
+
 std::string newTag() { return randomHex(8); }
 
 std::string newBranch() { return "z9hG4bK" + randomHex(12); }

@@ -475,6 +475,22 @@ TEST_F(NotifierTest, PublicationExpiryRenotifiesWatchers) {
   EXPECT_NE(n[0].body().find("<basic>closed</basic>"), std::string_view::npos) << "back to neutral";
 }
 
+TEST_F(NotifierTest, RefreshOfAWatchedPublicationMovesItsExpiry) {
+  const std::string etag = header(publish("presence", kOpen, "Expires: 60"), HeaderId::SipEtag);
+  Dialog d;
+  subscribe(d, "Event: presence\nExpires: 600");
+  answer(newNotifies().at(0), 200);
+  advance(50s);
+  publish("presence", {}, "Expires: 60\nSIP-If-Match: " + etag);
+  EXPECT_TRUE(newNotifies().empty());
+  advance(10s);
+  EXPECT_TRUE(newNotifies().empty()) << "the refreshed publication is still live";
+  advance(50s);
+  auto n = newNotifies();
+  ASSERT_EQ(n.size(), 1u);
+  EXPECT_NE(n[0].body().find("<basic>closed</basic>"), std::string_view::npos);
+}
+
 TEST_F(NotifierTest, RecordRouteIsCopiedAndBecomesTheNotifyRouteSet) {
   Dialog d;
   auto r = subscribe(d, "Event: presence\nExpires: 600\nRecord-Route: <sip:192.0.2.50:5080;lr>\n"

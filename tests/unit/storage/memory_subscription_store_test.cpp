@@ -10,8 +10,12 @@ using namespace std::chrono_literals;
 
 const WallTime kNow = WallTime{} + 1000h;
 
-Subscription sub(std::string resource, std::string watcher, WallTime expires) {
+// A record whose dialog id is "<callId> l r".
+Subscription sub(std::string callId, std::string resource, std::string watcher, WallTime expires) {
   Subscription s;
+  s.callId = std::move(callId);
+  s.localTag = "l";
+  s.remoteTag = "r";
   s.resource = std::move(resource);
   s.watcher = std::move(watcher);
   s.expires = expires;
@@ -19,8 +23,10 @@ Subscription sub(std::string resource, std::string watcher, WallTime expires) {
 }
 
 // Stores `s` under `id` unconditionally; returns what update() handed back.
-tl::expected<Subscription, StoreError> put(MemorySubscriptionStore& store, const std::string& id, Subscription s,
-                                           WallTime now = kNow) {
+std::string idOf(const std::string& callId) { return subscriptionId(callId, "l", "r"); }
+
+tl::expected<Subscription, StoreError> put(MemorySubscriptionStore& store, Subscription s, WallTime now = kNow) {
+  const std::string id = subscriptionId(s.callId, s.localTag, s.remoteTag);
   tl::expected<Subscription, StoreError> out = tl::unexpected(StoreError{});
   store.update(id, now, [s](const Subscription*) -> tl::expected<Subscription, StoreError> { return s; },
                [&](auto r) { out = std::move(r); });
@@ -42,11 +48,11 @@ std::size_t countOf(MemorySubscriptionStore& store, const std::string& watcher) 
 
 TEST(MemorySubscriptionStore, ListsLiveSubscriptionsByResourceAndCountsByWatcher) {
   MemorySubscriptionStore store;
-  put(store, "a", sub("presence sip:x@d", "sip:w1@d", kNow + 60s));
-  put(store, "b", sub("presence sip:x@d", "sip:w2@d", kNow + 60s));
-  put(store, "c", sub("dialog sip:x@d", "sip:w1@d", kNow + 60s));
-  EXPECT_EQ(watchersOf(store, "presence sip:x@d"), (std::vector<std::string>{"a", "b"}));
-  EXPECT_EQ(watchersOf(store, "dialog sip:x@d"), (std::vector<std::string>{"c"}));
+  put(store, sub("a", "presence sip:x@d", "sip:w1@d", kNow + 60s));
+  put(store, sub("b", "presence sip:x@d", "sip:w2@d", kNow + 60s));
+  put(store, sub("c", "dialog sip:x@d", "sip:w1@d", kNow + 60s));
+  EXPECT_EQ(watchersOf(store, "presence sip:x@d"), (std::vector<std::string>{idOf("a"), idOf("b")}));
+  EXPECT_EQ(watchersOf(store, "dialog sip:x@d"), (std::vector<std::string>{idOf("c")}));
   EXPECT_TRUE(watchersOf(store, "presence sip:nobody@d").empty());
   EXPECT_EQ(countOf(store, "sip:w1@d"), 2u);
   EXPECT_EQ(countOf(store, "sip:w2@d"), 1u);
@@ -55,11 +61,11 @@ TEST(MemorySubscriptionStore, ListsLiveSubscriptionsByResourceAndCountsByWatcher
 
 TEST(MemorySubscriptionStore, ChangeSeesTheCurrentRecordAndMayRefuse) {
   MemorySubscriptionStore store;
-  put(store, "a", sub("presence sip:x@d", "sip:w@d", kNow + 60s));
+  put(store, sub("a", "presence sip:x@d", "sip:w@d", kNow + 60s));
   bool sawIt = false;
   tl::expected<Subscription, StoreError> out;
   store.update(
-      "a", kNow,
+      idOf("a"), kNow,
       [&](const Subscription* cur) -> tl::expected<Subscription, StoreError> {
         sawIt = cur != nullptr && cur->watcher == "sip:w@d";
         return tl::unexpected(StoreError{StoreError::Code::Refused, 481, "no"});
@@ -73,8 +79,8 @@ TEST(MemorySubscriptionStore, ChangeSeesTheCurrentRecordAndMayRefuse) {
 
 TEST(MemorySubscriptionStore, ARecordReturnedAlreadyExpiredIsRemovedButHandedBack) {
   MemorySubscriptionStore store;
-  put(store, "a", sub("presence sip:x@d", "sip:w@d", kNow + 60s));
-  auto last = put(store, "a", sub("presence sip:x@d", "sip:w@d", kNow));
+  put(store, sub("a", "presence sip:x@d", "sip:w@d", kNow + 60s));
+  auto last = put(store, sub("a", "presence sip:x@d", "sip:w@d", kNow));
   ASSERT_TRUE(last);
   EXPECT_EQ(last->watcher, "sip:w@d");
   EXPECT_EQ(store.size(), 0u);
@@ -85,11 +91,11 @@ TEST(MemorySubscriptionStore, ARecordReturnedAlreadyExpiredIsRemovedButHandedBac
 
 TEST(MemorySubscriptionStore, ExpiredRecordsAreNotListedButStayReadableUntilSwept) {
   MemorySubscriptionStore store;
-  put(store, "a", sub("presence sip:x@d", "sip:w@d", kNow + 60s));
+  put(store, sub("a", "presence sip:x@d", "sip:w@d", kNow + 60s));
   EXPECT_TRUE(watchersOf(store, "presence sip:x@d", kNow + 60s).empty());
   const Subscription* seen = nullptr;
   store.update(
-      "a", kNow + 61s,
+      idOf("a"), kNow + 61s,
       [&](const Subscription* cur) -> tl::expected<Subscription, StoreError> {
         seen = cur;
         return tl::unexpected(StoreError{});
@@ -103,12 +109,47 @@ TEST(MemorySubscriptionStore, ExpiredRecordsAreNotListedButStayReadableUntilSwep
 
 TEST(MemorySubscriptionStore, MovingAResourceReindexesIt) {
   MemorySubscriptionStore store;
-  put(store, "a", sub("presence sip:x@d", "sip:w@d", kNow + 60s));
-  put(store, "a", sub("presence sip:y@d", "sip:v@d", kNow + 60s));
+  put(store, sub("a", "presence sip:x@d", "sip:w@d", kNow + 60s));
+  put(store, sub("a", "presence sip:y@d", "sip:v@d", kNow + 60s));
   EXPECT_TRUE(watchersOf(store, "presence sip:x@d").empty());
-  EXPECT_EQ(watchersOf(store, "presence sip:y@d"), (std::vector<std::string>{"a"}));
+  EXPECT_EQ(watchersOf(store, "presence sip:y@d"), (std::vector<std::string>{idOf("a")}));
   EXPECT_EQ(countOf(store, "sip:w@d"), 0u);
   EXPECT_EQ(countOf(store, "sip:v@d"), 1u);
+}
+
+TEST(MemorySubscriptionStore, EveryFieldSurvivesPackingIncludingRouteSets) {
+  MemorySubscriptionStore store;
+  Subscription s = sub("c@h", "presence sip:x@d", "sip:w@d", kNow + 60s);
+  s.eventId = "7";
+  s.localUri = "<sip:x@d>";
+  s.remoteUri = "\"W\" <sip:w@d>;tag=r";
+  s.remoteTarget = "sip:w@192.0.2.1:5070";
+  s.source = "udp:192.0.2.1:5070";
+  s.routeSet = {"<sip:192.0.2.50;lr>", "<sip:p2.example;lr>"};
+  s.localCSeq = 4;
+  s.remoteCSeq = 9;
+  put(store, s);
+  Subscription seen;
+  store.update(
+      idOf("c@h"), kNow,
+      [&](const Subscription* cur) -> tl::expected<Subscription, StoreError> {
+        seen = *cur;
+        return tl::unexpected(StoreError{});
+      },
+      [](auto) {});
+  EXPECT_EQ(seen, s);
+}
+
+TEST(MemorySubscriptionStore, ARecordMustBeStoredUnderItsDialogId) {
+  MemorySubscriptionStore store;
+  tl::expected<Subscription, StoreError> out;
+  store.update("other id", kNow,
+               [](const Subscription*) -> tl::expected<Subscription, StoreError> {
+                 return sub("a", "presence sip:x@d", "sip:w@d", kNow + 60s);
+               },
+               [&](auto r) { out = std::move(r); });
+  EXPECT_FALSE(out);
+  EXPECT_EQ(store.size(), 0u);
 }
 
 TEST(SubscriptionId, IsTheDialogId) {

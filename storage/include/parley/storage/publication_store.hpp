@@ -12,8 +12,7 @@ namespace parley::storage {
 
 struct Publication {
   std::string etag;         ///< current entity-tag; a fresh one after every success
-  std::string contentType;  ///< of `body`
-  std::string body;         ///< the validated document as published
+  std::string body;         ///< the validated document as published (its type is the event package's)
   WallTime expires;         ///< when it lapses
   WallTime modified;        ///< last initial or modify (not a refresh): newest person data wins
 

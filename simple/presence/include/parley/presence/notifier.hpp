@@ -26,6 +26,7 @@
 #include <unordered_map>
 
 #include "parley/presence/publisher.hpp"
+#include "parley/presence/watch_table.hpp"
 #include "parley/simple/expiry.hpp"
 #include "parley/simple/sip_stack.hpp"
 #include "parley/storage/subscription_store.hpp"
@@ -65,11 +66,12 @@ class Notifier final : public simple::RequestHandler {
   // simple::RequestHandler
   void handle(simple::ServerTransaction txn, sip::Message&& req) override;
 
-  /// The Publisher's listener: re-arms the publication expiry timer of the
-  /// presentity and, when its state changed, notifies the watchers.
+  /// The Publisher's listener: when the state changed, notifies the watchers;
+  /// on a refresh, moves the publication expiry timer of a watched presentity.
   void onPublication(const PublicationChange& change);
 
   /// Composes the document watchers of `resource` ("<event> <aor>") get now.
+  /// Arms the expiry timers of the publications it read (someone watches them).
   void compose(const std::string& resource, std::function<void(std::shared_ptr<const NotifyBody>)> done);
 
   [[nodiscard]] const Stats& stats() const { return stats_; }
@@ -77,13 +79,6 @@ class Notifier final : public simple::RequestHandler {
   [[nodiscard]] std::size_t watches() const { return watches_.size(); }
 
  private:
-  // Node-local, per subscription: what must not outlive the process.
-  struct Watch {
-    simple::SipStack::TimerId expiry = 0;
-    bool inFlight = false;  ///< a NOTIFY transaction is outstanding
-    bool pending = false;   ///< the state changed meanwhile: send again when it ends
-  };
-
   void subscribeInDialog(simple::ServerTransaction txn, std::shared_ptr<sip::Message> req,
                          std::string event, std::uint32_t expires);
   void subscribeNew(simple::ServerTransaction txn, std::shared_ptr<sip::Message> req, std::string event,
@@ -100,15 +95,26 @@ class Notifier final : public simple::RequestHandler {
   /// Ends a subscription without a NOTIFY (the watcher refused or vanished).
   void drop(const std::string& id);
   void armExpiry(const std::string& id, storage::WallTime expires);
+  /// Keeps the one module timer at the earliest subscription expiry.
+  void scheduleExpiries();
   void expire(const std::string& id);
+  /// Arms (or moves) the timer for the earliest expiry of `live`, the
+  /// publications of `aor` for `event`; none left → no timer.
   void armPublicationExpiry(std::string_view event, std::string_view aor, const storage::Publications& live);
 
   NotifyOptions options_;
   simple::SipStack& stack_;
   storage::SubscriptionStore& store_;
   Publisher& publisher_;
-  std::unordered_map<std::string, Watch> watches_;
-  std::unordered_map<std::string, simple::SipStack::TimerId> publicationTimers_;
+  WatchTable watches_;  // node-local, per subscription: what must not outlive the process
+  simple::SipStack::TimerId expiryTimer_ = 0;
+  txn::TimePoint expiryTimerAt_{};
+  // Publication expiry, only for presentities someone watches (armed when composing).
+  struct PublicationTimer {
+    simple::SipStack::TimerId timer = 0;
+    storage::WallTime due;
+  };
+  std::unordered_map<std::string, PublicationTimer> publicationTimers_;
   Stats stats_;
 };
 
