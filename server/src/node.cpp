@@ -108,8 +108,23 @@ struct Node::Impl final : transport::Handler, txn::TransportSink {
     presence::NotifyOptions o;
     o.expiry = {cfg.presence.minExpires, cfg.presence.maxExpires, cfg.presence.defaultExpires};
     o.maxSubscriptionsPerWatcher = cfg.presence.maxSubscriptionsPerWatcher;
-    o.sentBy = [this](sip::Transport t) { return t == sip::Transport::Udp ? sentByUdp : sentByTcp; };
+    o.sentBy = [this](const sip::Peer& to) { return sentByFor(to); };
     return o;
+  }
+
+  // Our host:port as `to` must see it: the listener its request came in on when
+  // that fits its transport and address family, else the first one that does
+  // (an IPv6 peer must never be told an IPv4 address, RFC 3261 §18.1.1).
+  std::string sentByFor(const sip::Peer& to) const {
+    const bool v6 = to.address.find(':') != std::string::npos;
+    auto fits = [&](const transport::LocalEndpoint& e) {
+      return e.transport == to.transport && (e.address.find(':') != std::string::npos) == v6;
+    };
+    if (to.listenerIndex < endpoints.size() && fits(endpoints[to.listenerIndex]))
+      return transport::formatHostPort(endpoints[to.listenerIndex].address, endpoints[to.listenerIndex].port);
+    for (const auto& e : endpoints)
+      if (fits(e)) return transport::formatHostPort(e.address, e.port);
+    return to.transport == sip::Transport::Udp ? sentByUdp : sentByTcp;
   }
 
   void scheduleSweep(Clock::time_point now) {
@@ -208,6 +223,7 @@ struct Node::Impl final : transport::Handler, txn::TransportSink {
   storage::MemorySubscriptionStore subscriptions;
   presence::Notifier notifier;
   std::string sentByUdp = "127.0.0.1", sentByTcp = "127.0.0.1";
+  std::vector<transport::LocalEndpoint> endpoints;  // as bound, by listener index
   transport::LoopTimer timer;
   asio::signal_set signals;
   asio::steady_timer drainTimer;
@@ -225,8 +241,9 @@ tl::expected<void, std::string> Node::start() {
     auto r = impl_->transports.listen({toSip(l.transport), l.host, l.port});
     if (!r) return tl::unexpected("cannot listen on " + l.text + ": " + r.error());
   }
+  impl_->endpoints = impl_->transports.endpoints();
   bool udpSet = false, tcpSet = false;
-  for (const auto& e : impl_->transports.endpoints()) {
+  for (const auto& e : impl_->endpoints) {
     bool& set = e.transport == sip::Transport::Udp ? udpSet : tcpSet;
     if (set) continue;
     set = true;

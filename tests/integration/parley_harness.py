@@ -98,7 +98,9 @@ class Listener:
         return (self.host, self.port)
 
 
-def config_text(listen: list[str], node_id: str = "parley-it", log_format: str = "text") -> str:
+def config_text(listen: list[str], node_id: str = "parley-it", log_format: str = "text",
+                extra: str = "") -> str:
+    """The temporary parley.toml; `extra` is appended verbatim (more tables, e.g. "[presence]\n...")."""
     quoted = ", ".join(f'"{entry}"' for entry in listen)
     return (
         "[node]\n"
@@ -110,6 +112,7 @@ def config_text(listen: list[str], node_id: str = "parley-it", log_format: str =
         f'domains = ["{DOMAIN}"]\n'
         f"listen = [{quoted}]\n"
         "max_message_bytes = 65535\n"
+        + ("\n" + extra if extra else "")
     )
 
 
@@ -133,6 +136,7 @@ class Parleyd:
     workdir: Path
     listen: list[str] = field(default_factory=default_listen)
     log_format: str = "text"
+    extra_config: str = ""  # TOML appended to the generated config, e.g. a [presence] table
     listeners: list[Listener] = field(default_factory=list)
     proc: subprocess.Popen | None = None
     _lines: list[str] = field(default_factory=list)
@@ -154,7 +158,7 @@ class Parleyd:
     def start(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
         config = self.workdir / "parley.toml"
-        config.write_text(config_text(self.listen, log_format=self.log_format))
+        config.write_text(config_text(self.listen, log_format=self.log_format, extra=self.extra_config))
         self.log_path = self.workdir / "parleyd.log"
         self.proc = subprocess.Popen(
             [self.binary, "--config", str(config)],
@@ -303,11 +307,15 @@ def run_sipp(sipp: str, scenario: str, target: Listener, workdir: Path,
 
 def _sipp_report(output: str, run_dir: Path) -> str:
     """What went wrong, most useful first: sipp's error log (failed checks, timeouts,
-    unexpected messages), the message trace, then the scenario's message counts."""
+    unexpected messages), the scenario's own <log> lines (with -trace_logs), the message
+    trace, then the scenario's message counts."""
     parts = []
     for log in sorted(run_dir.glob("*_errors.log")):
         lines = log.read_text(errors="replace").splitlines()
         parts += [f"---- {log.name} (head) ----", "\n".join(lines[:60])]
+    for log in sorted(run_dir.glob("*_logs.log")):  # <log> actions, with -trace_logs
+        lines = log.read_text(errors="replace").splitlines()
+        parts += [f"---- {log.name} (head) ----", "\n".join(lines[:30])]
     for log in sorted(run_dir.glob("*_messages.log")):
         lines = log.read_text(errors="replace").splitlines()
         parts += [f"---- {log.name} (tail) ----", "\n".join(lines[-50:])]

@@ -378,6 +378,416 @@ def json_logs(work: Path, args) -> None:
     check(any(m.startswith("node.stopped") for m in msgs), "no node.stopped message")
 
 
+# ---- SUBSCRIBE/NOTIFY (RFC 6665, RFC 3856 presence, RFC 4235 dialog) ------------------------
+#
+# The flows run as one sipp call each: the PUBLISHes that drive a watcher's NOTIFYs share the
+# subscription's Call-ID, because sipp hands an incoming request to the call with that
+# Call-ID; Parley answers a PUBLISH before it notifies, so the order is known. Over TCP the
+# watcher's Contact carries ;transport=tcp (key ctp). Error cases use raw UDP.
+
+def _flow(args, scenario: str, target, work: Path, user: str) -> str:
+    ctp = ";transport=tcp" if target.transport == "tcp" else ""
+    return run_sipp(args.sipp, scenario, target, work, keys={"user": user, "ctp": ctp},
+                    extra=["-trace_logs"])
+
+
+def sipp_subscribe_neutral(work: Path, args) -> None:
+    """SUBSCRIBE presence to a user who published nothing -> 200 (To-tag, Expires, Contact) and a
+    NOTIFY in the dialog (Request-URI = our Contact, tags swapped, CSeq 1, active) with the
+    neutral PIDF (basic closed); in-dialog Expires 0 -> 200 + NOTIFY terminated;reason=timeout.
+    Over UDP and TCP."""
+    with Parleyd(args.parleyd, work / "parleyd") as p:
+        _flow(args, "subscribe_neutral.xml", p.listener("udp"), work, "nobody-udp")
+        _flow(args, "subscribe_neutral.xml", p.listener("tcp"), work, "nobody-tcp")
+
+
+def sipp_publish_subscribe(work: Path, args) -> None:
+    """PUBLISH open, then a watcher subscribes and sees open; a PUBLISH modify (closed) reaches
+    it; a bare refresh sends no NOTIFY; a stale ETag gets 412; unsubscribe -> terminated; a
+    later PUBLISH remove reaches nobody. Over UDP and TCP."""
+    with Parleyd(args.parleyd, work / "parleyd") as p:
+        _flow(args, "publish_subscribe.xml", p.listener("udp"), work, "alice")
+        _flow(args, "publish_subscribe.xml", p.listener("tcp"), work, "bob")
+
+
+def sipp_hook_state(work: Path, args) -> None:
+    """A PBX PUBLISHes Event: dialog with a confirmed dialog for a user -> the user's presence
+    watchers get a NOTIFY with rpid on-the-phone (tuple still open); the dialog terminated ->
+    a NOTIFY without it. Over UDP and TCP."""
+    with Parleyd(args.parleyd, work / "parleyd") as p:
+        _flow(args, "hook_state.xml", p.listener("udp"), work, "bob")
+        _flow(args, "hook_state.xml", p.listener("tcp"), work, "carol")
+
+
+def sipp_dialog_blf(work: Path, args) -> None:
+    """A BLF watcher (Event: dialog;id=...) gets dialog-info NOTIFYs: version 0 and no dialog
+    first, version 1 with the PBX's confirmed dialog, version 2 when it terminated, version 3
+    with terminated;reason=timeout on unsubscribe; Event's id is echoed. Over UDP and TCP."""
+    with Parleyd(args.parleyd, work / "parleyd") as p:
+        _flow(args, "dialog_blf.xml", p.listener("udp"), work, "desk-101")
+        _flow(args, "dialog_blf.xml", p.listener("tcp"), work, "desk-102")
+
+
+def sipp_subscribe_expiry(work: Path, args) -> None:
+    """[presence] min_expires = 1: SUBSCRIBE Expires 2 -> 200 Expires 2 + NOTIFY active; about
+    2 s later, with no refresh, NOTIFY terminated;reason=timeout; then a refresh gets 481
+    (UDP and TCP). Publications that lapse notify presence and dialog watchers."""
+    with Parleyd(args.parleyd, work / "parleyd", extra_config="[presence]\nmin_expires = 1\n") as p:
+        for transport in ("udp", "tcp"):
+            started = time.monotonic()
+            _flow(args, "subscribe_expiry.xml", p.listener(transport), work, f"idle-{transport}")
+            took = time.monotonic() - started
+            # The terminating NOTIFY must wait for the 2 s expiry (sipp waits at most 6 s).
+            check(took >= 1.5, f"{transport}: the subscription ended after {took:.2f} s, expected ~2 s")
+        _publication_expiry_notifies(p.listener("udp"))
+
+
+def _publication_expiry_notifies(udp) -> None:
+    # RFC 3903 §5 / RFC 3856 §6.10: a publication that lapses changes the state, so watchers
+    # hear of it: presence open (2 s) and a PBX dialog (3 s) for one user; the presence watcher
+    # sees open+on-the-phone, then on-the-phone only, then neither; the BLF watcher sees the
+    # dialog vanish at 3 s.
+    user = "lapsing"
+    pres, blf = _Watcher(udp, "lapse-pres"), _Watcher(udp, "lapse-blf")
+    try:
+        pres.subscribe(user)
+        blf.subscribe(user, event="dialog")
+        for w in (pres, blf):
+            resp, notes = w.wait(3.0, notifies=1)
+            check(resp is not None and status_of(resp) == 200 and len(notes) == 1,
+                  f"{w.name}: SUBSCRIBE got {resp[:80] if resp else None!r} and {len(notes)} NOTIFY")
+        started = time.monotonic()
+        _publish(udp, user, _pidf(user, "open"), expires=2)
+        _publish(udp, user, '<?xml version="1.0"?><dialog-info xmlns="urn:ietf:params:xml:ns:dialog-info"'
+                 f' version="0" state="full" entity="sip:{user}@{DOMAIN}"><dialog id="d1">'
+                 '<state>confirmed</state></dialog></dialog-info>', event="dialog", expires=3)
+        got = _drain({pres: 4, blf: 2}, 5.0)
+        seen = [(round(t - started, 1), "<basic>open</basic>" in _body(n), "on-the-phone" in _body(n))
+                for t, n in got[pres]]
+        check([(o, h) for _, o, h in seen] == [(True, False), (True, True), (False, True), (False, False)],
+              f"presence watcher saw (s, open, on-the-phone) = {seen}, expected open; open+phone; "
+              "phone (presence lapsed at 2 s); neither (dialog lapsed at 3 s)")
+        check(seen[2][0] >= 1.5 and seen[3][0] >= 2.5,
+              f"presence watcher heard of the lapses too early: {seen}")
+        blf_seen = [(round(t - started, 1), "<state>confirmed</state>" in _body(n), "<dialog " in _body(n))
+                    for t, n in got[blf]]
+        check(len(blf_seen) == 2 and blf_seen[0][1] and not blf_seen[1][2] and blf_seen[1][0] >= 2.5,
+              f"BLF watcher saw (s, confirmed, any dialog) = {blf_seen}, expected the confirmed dialog, "
+              "then at ~3 s a document without it")
+    finally:
+        pres.close()
+        blf.close()
+
+
+# ---- raw SUBSCRIBE over UDP --------------------------------------------------------------------
+
+class _Watcher:
+    """A raw UDP subscriber: builds requests in one dialog, answers NOTIFYs, keeps what arrived."""
+
+    def __init__(self, target, name: str) -> None:
+        self.sock = udp_socket(target)
+        self.name = name
+        self.call_id = f"{name}-{random.getrandbits(32):08x}@parley-it"
+        self.from_tag = f"w-{random.getrandbits(32):08x}"
+        self.cseq = 0
+        self.to_tag: str | None = None
+        self.answered: dict[str, int] = {}  # NOTIFY CSeq -> the code we answered
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def subscribe(self, user: str, *, event: str = "presence", expires: int | str | None = 600,
+                  accept: str | None = None, contact: bool = True, to_tag: str | None = None,
+                  cseq: int | None = None, ruri: str | None = None) -> None:
+        self.cseq = cseq if cseq is not None else self.cseq + 1
+        via = via_of(self.sock)
+        tag = to_tag if to_tag is not None else self.to_tag
+        lines = [
+            f"SUBSCRIBE {ruri or f'sip:{user}@{DOMAIN}'} SIP/2.0",
+            f"Via: SIP/2.0/UDP {via};branch=z9hG4bK-{self.name}-{random.getrandbits(40):010x};rport",
+            "Max-Forwards: 70",
+            f"From: <sip:{self.name}@{DOMAIN}>;tag={self.from_tag}",
+            f"To: <sip:{user}@{DOMAIN}>" + (f";tag={tag}" if tag else ""),
+            f"Call-ID: {self.call_id}",
+            f"CSeq: {self.cseq} SUBSCRIBE",
+            f"Event: {event}",
+        ]
+        if contact:
+            lines.append(f"Contact: <sip:{self.name}@{via}>")
+        if accept is not None:
+            lines.append(f"Accept: {accept}")
+        if expires is not None:
+            lines.append(f"Expires: {expires}")
+        lines.append("Content-Length: 0")
+        self.sock.send(("\r\n".join(lines) + "\r\n\r\n").encode())
+
+    def answer(self, req: bytes, code: int, reason: str = "") -> None:
+        """A response to a NOTIFY: Via/From/To/Call-ID/CSeq copied (RFC 3261 §8.2.6.2)."""
+        head = req.split(b"\r\n\r\n", 1)[0].decode(errors="replace").split("\r\n")
+        keep = [l for l in head[1:] if l.split(":", 1)[0].strip().lower()
+                in ("via", "v", "from", "f", "to", "t", "call-id", "i", "cseq")]
+        reason = reason or {200: "OK", 481: "Subscription Does Not Exist"}.get(code, "Whatever")
+        self.sock.send(("\r\n".join([f"SIP/2.0 {code} {reason}"] + keep + ["Content-Length: 0"])
+                        + "\r\n\r\n").encode())
+
+    def wait(self, seconds: float = 3.0, *, final: bool = True, notifies: int = 0,
+             notify_code: int | None = 200) -> tuple[bytes | None, list[bytes]]:
+        """Reads until a final response to our request (if `final`) and `notifies` NOTIFYs have
+        arrived; answers each NOTIFY with notify_code (None: leave unanswered). A retransmitted
+        NOTIFY (a CSeq already answered) gets the same answer again and is not counted.
+        Returns (final response, NOTIFYs) - response None if none came."""
+        response, got = None, []
+        deadline = time.monotonic() + seconds
+        while (final and response is None) or len(got) < notifies:
+            data = recv_one(self.sock, deadline - time.monotonic())
+            if data is None:
+                break
+            code = status_of(data)
+            if code is None:
+                if data.startswith(b"NOTIFY "):
+                    cseq = header_of(data, "CSeq") or ""
+                    if cseq in self.answered:
+                        self.answer(data, self.answered[cseq])
+                        continue
+                    got.append(data)
+                    if notify_code is not None:
+                        self.answered[cseq] = notify_code
+                        self.answer(data, notify_code)
+                continue
+            if code >= 200 and f"{self.cseq} SUBSCRIBE" in (header_of(data, "CSeq") or ""):
+                response = data
+                tag = re.search(r";\s*tag=([^;>\s]+)", header_of(data, "To") or "")
+                if code < 300 and tag and self.to_tag is None:
+                    self.to_tag = tag.group(1)
+        return response, got
+
+
+def _drain(want: dict, seconds: float) -> dict:
+    """Reads several watchers together (each NOTIFY answered 200 at once) until each has its
+    wanted count of new NOTIFYs or time is up; returns {watcher: [(arrival, NOTIFY), ...]}."""
+    got = {w: [] for w in want}
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and any(len(got[w]) < n for w, n in want.items()):
+        for w in want:
+            _, notes = w.wait(0.02, final=False, notifies=1)
+            got[w] += [(time.monotonic(), n) for n in notes]
+    return got
+
+
+def _publish(target, user: str, body: str | None, *, event: str = "presence", etag: str | None = None,
+             expires: int = 600) -> str:
+    """One PUBLISH from its own socket; returns the 200's SIP-ETag."""
+    ctype = "application/pidf+xml" if event == "presence" else "application/dialog-info+xml"
+    extra = [f"Event: {event}", f"Expires: {expires}"]
+    if etag:
+        extra.append(f"SIP-If-Match: {etag}")
+    if body is not None:
+        extra.append(f"Content-Type: {ctype}")
+    with udp_socket(target) as s:
+        s.send(request("PUBLISH", f"sip:{user}@{DOMAIN}", via_of(s),
+                       f"z9hG4bK-pub-{random.getrandbits(40):010x}",
+                       body=(body or "").encode(), extra=extra))
+        reply = recv_one(s, 3.0) or b""
+    check(status_of(reply) == 200, f"PUBLISH for {user} got {reply[:200]!r}, expected 200")
+    tag = header_of(reply, "SIP-ETag")
+    check(bool(tag), f"PUBLISH 200 without SIP-ETag: {reply!r}")
+    return tag
+
+
+def _pidf(user: str, basic: str) -> str:
+    return ('<?xml version="1.0" encoding="UTF-8"?>'
+            f'<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:{user}@{DOMAIN}">'
+            f'<tuple id="t1"><status><basic>{basic}</basic></status></tuple></presence>')
+
+
+def _body(msg: bytes) -> str:
+    return msg.split(b"\r\n\r\n", 1)[1].decode(errors="replace") if b"\r\n\r\n" in msg else ""
+
+
+def sipp_subscribe_errors(work: Path, args) -> None:
+    """SUBSCRIBE refusals (raw UDP), none followed by a NOTIFY: unknown package -> 489 +
+    Allow-Events; Accept without the package's type -> 406 + Accept; in-dialog for an unknown
+    dialog -> 481; Expires below min_expires -> 423 + Min-Expires 60; no Contact -> 400; a
+    CSeq not above the last in the dialog -> 500. Also what is granted: Expires absent ->
+    3600, above max_expires -> 3600, a wildcard Accept and dialog's own type -> 200, and the
+    200's Contact is exactly our UDP listener."""
+    with Parleyd(args.parleyd, work / "parleyd") as p:
+        udp = p.listener("udp")
+        watchers: list[_Watcher] = []
+
+        refusals: list[_Watcher] = []
+
+        def refused(name: str, code: int, **kw) -> bytes:
+            w = _Watcher(udp, name)
+            watchers.append(w)
+            refusals.append(w)
+            w.subscribe(kw.pop("user", "erin"), **kw)
+            resp, notes = w.wait(3.0)
+            check(resp is not None, f"{name}: no final response within 3 s")
+            check(status_of(resp) == code, f"{name}: got {resp[:80]!r}, expected {code}")
+            return resp
+
+        try:
+            r = refused("event-foo", 489, event="foo")
+            allow = (header_of(r, "Allow-Events") or "").replace(" ", "").split(",")
+            check("presence" in allow and "dialog" in allow,
+                  f"489 Allow-Events is {header_of(r, 'Allow-Events')!r}, expected presence and dialog")
+            refused("event-presence-upper", 489, event="Presence")  # byte-wise (RFC 6665 §8.2.1)
+            r = refused("accept-text", 406, accept="text/plain")
+            check("application/pidf+xml" in (header_of(r, "Accept") or ""),
+                  f"406 Accept is {header_of(r, 'Accept')!r}, expected application/pidf+xml")
+            r = refused("accept-pidf-for-dialog", 406, event="dialog", accept="application/pidf+xml")
+            check("application/dialog-info+xml" in (header_of(r, "Accept") or ""),
+                  f"406 Accept is {header_of(r, 'Accept')!r}, expected application/dialog-info+xml")
+            refused("unknown-dialog", 481, to_tag="no-such-dialog")
+            r = refused("too-brief", 423, expires=1)
+            check((header_of(r, "Min-Expires") or "").strip() == "60",
+                  f"423 Min-Expires is {header_of(r, 'Min-Expires')!r}, expected 60")
+            refused("no-contact", 400, contact=False)
+            refused("no-user", 404, ruri=f"sip:{DOMAIN}")
+            refused("bad-expires", 400, expires="soon")
+            refused("empty-accept", 406, accept="")  # an empty Accept accepts no body at all
+
+            # Granted: the default, the clamp, a wildcard Accept, the dialog package.
+            for name, kw, want_expires in (
+                    ("no-expires", {"expires": None}, 3600),
+                    ("long-expires", {"expires": 99999}, 3600),
+                    ("accept-wildcard", {"accept": "text/plain, application/*"}, 600),
+                    ("dialog-ok", {"event": "dialog", "accept": "application/dialog-info+xml"}, 600)):
+                w = _Watcher(udp, name)
+                watchers.append(w)
+                w.subscribe("erin", **kw)
+                resp, notes = w.wait(3.0, notifies=1)
+                check(resp is not None and status_of(resp) == 200,
+                      f"{name}: got {resp[:80] if resp else None!r}, expected 200")
+                check((header_of(resp, "Expires") or "").strip() == str(want_expires),
+                      f"{name}: 200 Expires {header_of(resp, 'Expires')!r}, expected {want_expires}")
+                check(header_of(resp, "Contact") == f"<sip:{udp.hostport}>",
+                      f"{name}: 200 Contact {header_of(resp, 'Contact')!r}, expected <sip:{udp.hostport}>")
+                check(len(notes) == 1, f"{name}: {len(notes)} NOTIFY after the 200, expected 1")
+                state = header_of(notes[0], "Subscription-State") or ""
+                check(state == f"active;expires={want_expires}" or
+                      state == f"active;expires={want_expires - 1}",
+                      f"{name}: NOTIFY Subscription-State {state!r}, expected active;expires={want_expires}")
+
+            # 500: a refresh whose CSeq is not above the last one (RFC 3261 §12.2.2).
+            w = watchers[-1]  # "dialog-ok": an established dialog, last CSeq 1
+            w.subscribe("erin", event="dialog", accept="application/dialog-info+xml", cseq=1)
+            resp, notes = w.wait(3.0)
+            check(resp is not None and status_of(resp) == 500,
+                  f"in-dialog SUBSCRIBE with CSeq 1 again got {resp[:80] if resp else None!r}, expected 500")
+            # ... and the dialog still works: a higher CSeq refreshes (200 + NOTIFY).
+            w.subscribe("erin", event="dialog", accept="application/dialog-info+xml", cseq=5)
+            resp, notes = w.wait(3.0, notifies=1)
+            check(resp is not None and status_of(resp) == 200 and len(notes) == 1,
+                  f"refresh after the 500 got {resp[:80] if resp else None!r} and {len(notes)} NOTIFY")
+            check("version=\"1\"" in _body(notes[0]),
+                  f"second dialog-info NOTIFY is not version 1:\n{_body(notes[0])}")
+
+            # No refusal was followed by a NOTIFY.
+            for w in refusals:
+                late = recv_all(w.sock, 0.05)
+                check(not late, f"{w.name}: message after the refusal: {late[0][1][:80]!r}" if late else "")
+        finally:
+            for w in watchers:
+                w.close()
+
+    # max_subscriptions_per_watcher: one more from the same watcher AOR gets 403; an
+    # unsubscribe makes room again.
+    with Parleyd(args.parleyd, work / "parleyd-limit",
+                 extra_config="[presence]\nmax_subscriptions_per_watcher = 2\n") as p:
+        udp = p.listener("udp")
+        subs = [_Watcher(udp, "greedy") for _ in range(4)]
+        try:
+            for i, w in enumerate(subs[:3]):
+                w.subscribe(f"target{i}")
+                resp, notes = w.wait(3.0, notifies=0 if i == 2 else 1)
+                want = 403 if i == 2 else 200
+                check(resp is not None and status_of(resp) == want,
+                      f"subscription {i + 1} of the watcher got {resp[:80] if resp else None!r}, "
+                      f"expected {want}")
+            subs[0].subscribe("target0", expires=0)
+            resp, notes = subs[0].wait(3.0, notifies=1)
+            check(resp is not None and status_of(resp) == 200, "unsubscribe did not get 200")
+            subs[3].subscribe("target3")
+            resp, notes = subs[3].wait(3.0, notifies=1)
+            check(resp is not None and status_of(resp) == 200,
+                  f"a subscription after an unsubscribe got {resp[:80] if resp else None!r}, expected 200")
+        finally:
+            for w in subs:
+                w.close()
+
+
+def sipp_subscribe_ipv6(work: Path, args) -> None:
+    """A SUBSCRIBE that arrives on the [::1] UDP listener gets a 200 whose Contact names that
+    listener, and its NOTIFY's Via sent-by and Contact name it too (RFC 3261 §18.1.1, §8.1.1.8):
+    an IPv6-only watcher must be able to reach the dialog's remote target."""
+    if not ipv6_loopback_available():
+        print("no IPv6 loopback on this host: nothing to test")
+        return
+    with Parleyd(args.parleyd, work / "parleyd") as p:
+        u6 = p.listener("udp", ipv6=True)
+        w = _Watcher(u6, "v6")
+        try:
+            w.subscribe("ivan")
+            resp, notes = w.wait(3.0, notifies=1)
+            check(resp is not None and status_of(resp) == 200, f"SUBSCRIBE over ::1 got {resp!r:.80}")
+            check(len(notes) == 1, "no NOTIFY over ::1")
+            want = f"<sip:{u6.hostport}>"
+            problems = []
+            if header_of(resp, "Contact") != want:
+                problems.append(f"200 Contact is {header_of(resp, 'Contact')!r}, expected {want!r}")
+            via = header_of(notes[0], "Via") or ""
+            if f"SIP/2.0/UDP {u6.hostport};" not in via:
+                problems.append(f"NOTIFY Via is {via!r}, expected sent-by {u6.hostport}")
+            if header_of(notes[0], "Contact") != want:
+                problems.append(f"NOTIFY Contact is {header_of(notes[0], 'Contact')!r}, expected {want!r}")
+            check(not problems, "; ".join(problems))
+        finally:
+            w.close()
+
+
+def sipp_notify_481_ends(work: Path, args) -> None:
+    """A watcher that answers a NOTIFY with 481 is dropped (RFC 6665 §4.2.2): the next PUBLISH
+    sends it nothing (while a control watcher still gets its NOTIFY, and one that answered 500
+    keeps its subscription), and its refresh gets 481."""
+    with Parleyd(args.parleyd, work / "parleyd") as p:
+        udp = p.listener("udp")
+        user = "frank"
+        gone, control, erring = _Watcher(udp, "gone"), _Watcher(udp, "control"), _Watcher(udp, "erring")
+        try:
+            for w in (gone, control, erring):
+                w.subscribe(user)
+                resp, notes = w.wait(3.0, notifies=1)
+                check(resp is not None and status_of(resp) == 200 and len(notes) == 1,
+                      f"{w.name}: SUBSCRIBE got {resp[:80] if resp else None!r} and {len(notes)} NOTIFY")
+
+            etag = _publish(udp, user, _pidf(user, "open"))
+            for w, code in ((gone, 481), (erring, 500), (control, 200)):
+                _, notes = w.wait(3.0, final=False, notifies=1, notify_code=code)
+                check(len(notes) == 1, f"{w.name}: no NOTIFY within 3 s after the PUBLISH")
+                check("<basic>open</basic>" in _body(notes[0]), f"{w.name}: NOTIFY without open")
+
+            _publish(udp, user, _pidf(user, "closed"), etag=etag)
+            _, notes = control.wait(3.0, final=False, notifies=1)
+            check(len(notes) == 1 and "<basic>closed</basic>" in _body(notes[0]),
+                  "control watcher: no NOTIFY with closed after the second PUBLISH")
+            _, notes = erring.wait(3.0, final=False, notifies=1)
+            check(len(notes) == 1, "a NOTIFY answered 500 ended the subscription (only §4.2.2 codes may)")
+            late = recv_all(gone.sock, 1.0)
+            check(not late, f"the watcher that answered 481 still got {len(late)} message(s), first:\n"
+                  f"{late[0][1][:300].decode(errors='replace')}" if late else "")
+
+            gone.subscribe(user)  # in-dialog refresh (its To-tag is known)
+            resp, notes = gone.wait(3.0)
+            check(resp is not None and status_of(resp) == 481,
+                  f"refresh of the dropped subscription got {resp[:80] if resp else None!r}, expected 481")
+            check(not notes, "the dropped subscription got a NOTIFY on refresh")
+        finally:
+            for w in (gone, control, erring):
+                w.close()
+
+
 TESTS = {
     "sipp_register": sipp_register,
     "sipp_message": sipp_message,
@@ -389,6 +799,14 @@ TESTS = {
     "sipp_unknown_method": sipp_unknown_method,
     "garbage_survival": garbage_survival,
     "check_config": check_config,
+    "sipp_subscribe_neutral": sipp_subscribe_neutral,
+    "sipp_publish_subscribe": sipp_publish_subscribe,
+    "sipp_hook_state": sipp_hook_state,
+    "sipp_dialog_blf": sipp_dialog_blf,
+    "sipp_subscribe_expiry": sipp_subscribe_expiry,
+    "sipp_subscribe_errors": sipp_subscribe_errors,
+    "sipp_notify_481_ends": sipp_notify_481_ends,
+    "sipp_subscribe_ipv6": sipp_subscribe_ipv6,
 }
 
 

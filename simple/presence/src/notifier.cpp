@@ -189,7 +189,7 @@ void Notifier::accepted(const simple::ServerTransaction& txn, const sip::Message
                         const Subscription& sub, std::uint32_t expires) {
   sip::Message resp = txn.response(req, 200);  // never 202: the policy is "allow" (RFC 6665 §4.2.1.1)
   resp.addHeader(HeaderId::Expires, std::to_string(expires));
-  resp.addHeader(HeaderId::Contact, contactFor(options_.sentBy(txn.peer().transport), txn.peer().transport));
+  resp.addHeader(HeaderId::Contact, contactFor(options_.sentBy(txn.peer()), txn.peer().transport));
   // RFC 3261 §12.1.1: a dialog-creating 2xx copies the Record-Route rows.
   if (req.to().tag().empty())
     for (const auto& h : req.headers())
@@ -249,7 +249,7 @@ void Notifier::send(const std::string& id, const Subscription& sub, const Notify
                     std::string_view state) {
   const auto hop = detail::nextHop(sub);
   std::optional<sip::Message> msg;
-  if (hop) msg = detail::buildNotify(sub, body, state, hop->transport, options_.sentBy(hop->transport));
+  if (hop) msg = detail::buildNotify(sub, body, state, hop->transport, options_.sentBy(*hop));
   if (!msg) {  // nowhere to send: the subscription cannot work
     ++stats_.notifyFailures;
     return drop(id);

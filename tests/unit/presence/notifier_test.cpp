@@ -72,7 +72,9 @@ class NotifierTest : public ::testing::Test {
     o.expiry = {60s, 3600s, 3600s};
     o.maxSubscriptionsPerWatcher = 3;
     o.wallClock = [this] { return wall_; };
-    o.sentBy = [](sip::Transport) { return std::string("198.51.100.1:5060"); };
+    o.sentBy = [](const sip::Peer& to) {
+      return std::string(to.address.find(':') != std::string::npos ? "[2001:db8::1]:5060" : "198.51.100.1:5060");
+    };
     return o;
   }
 
@@ -87,7 +89,7 @@ class NotifierTest : public ::testing::Test {
 
   // A SUBSCRIBE; returns the response. `rows` are extra header rows ("\n"-separated).
   sip::Message subscribe(Dialog& d, std::string_view rows, std::string_view ruri = kAlice,
-                         std::string_view contact = "<sip:bob@192.0.2.7:5070>") {
+                         std::string_view contact = "<sip:bob@192.0.2.7:5070>", const sip::Peer& from = kWatcher) {
     const std::string n = std::to_string(++n_);
     if (d.callId.empty()) {
       d.callId = "sub-" + n;
@@ -103,7 +105,7 @@ class NotifierTest : public ::testing::Test {
     test::appendRows(text, rows);
     text += "Content-Length: 0\r\n\r\n";
     const std::size_t before = sink_.sent.size();
-    deliver(text, kWatcher);
+    deliver(text, from);
     EXPECT_GT(sink_.sent.size(), before);
     for (std::size_t i = before; i < sink_.sent.size(); ++i) {
       if (sink_.sent[i].bytes.starts_with("SIP/2.0")) {
@@ -190,6 +192,18 @@ TEST_F(NotifierTest, ImmediateNotifyCarriesTheNeutralDocumentInTheDialog) {
   EXPECT_NE(notify.body().find("<basic>closed</basic>"), std::string_view::npos) << notify.body();
   EXPECT_NE(notify.body().find("entity=\"sip:alice@sip.localhost\""), std::string_view::npos);
   EXPECT_EQ(sink_.sent.back().to, kWatcher) << "sent back where the SUBSCRIBE came from";
+}
+
+TEST_F(NotifierTest, AnIpv6WatcherIsToldOurIpv6Address) {
+  const sip::Peer v6{sip::Transport::Udp, "2001:db8::7", 5070, 0, 0};
+  Dialog d;
+  auto r = subscribe(d, "Event: presence\nExpires: 600", kAlice, "<sip:bob@[2001:db8::7]:5070>", v6);
+  EXPECT_EQ(header(r, HeaderId::Contact), "<sip:[2001:db8::1]:5060>");
+  auto n = newNotifies();
+  ASSERT_EQ(n.size(), 1u);
+  EXPECT_EQ(n[0].topVia().host, "[2001:db8::1]");
+  EXPECT_EQ(header(n[0], HeaderId::Contact), "<sip:[2001:db8::1]:5060>");
+  EXPECT_EQ(sink_.sent.back().to.address, "2001:db8::7");
 }
 
 TEST_F(NotifierTest, UnknownOrMissingEventGets489WithAllowEvents) {

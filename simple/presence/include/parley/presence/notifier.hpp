@@ -37,8 +37,9 @@ struct NotifyOptions {
   simple::ExpiryBounds expiry;
   std::size_t maxSubscriptionsPerWatcher = 1000;
   std::function<storage::WallTime()> wallClock = [] { return storage::WallClock::now(); };
-  /// Our "host:port" per transport (Via sent-by, Contact), as bound.
-  std::function<std::string(sip::Transport)> sentBy = [](sip::Transport) { return std::string("127.0.0.1"); };
+  /// Our "host:port" as `peer` must see it (Via sent-by, Contact): the listener
+  /// the peer's request came in on, else one of its transport and address family.
+  std::function<std::string(const sip::Peer& peer)> sentBy = [](const sip::Peer&) { return std::string("127.0.0.1"); };
 };
 
 /// A composed document ready to send: `text`, and for dialog-info the offset of
