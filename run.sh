@@ -54,6 +54,10 @@ Try it from another terminal (sipp is in the Debian package sip-tester):
   sipp -sf tests/integration/sipp/publish.xml ${udp_target:-127.0.0.1:5060} -i 127.0.0.1 \\
        -key domain sip.localhost -key user alice -m 1
       # PUBLISH alice's presence: 200 + SIP-ETag, refresh, stale ETag -> 412, remove
+  sipp -sf tests/integration/sipp/hook_state.xml ${udp_target:-127.0.0.1:5060} -i 127.0.0.1 \\
+       -key domain sip.localhost -key user carol -key ctp "" -m 1
+      # a phone publishes carol open, a watcher SUBSCRIBEs and gets NOTIFYs, a PBX publishes a
+      # confirmed call (dialog-info) -> the watcher's NOTIFY shows on-the-phone, then clears
 Press Ctrl-C to stop.
 
 INFO
