@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "config_test_util.hpp"
+
 #include <string>
 #include <string_view>
 
@@ -12,11 +14,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// The formatted error for `text` loaded as "parley.toml", or "<loaded>" if it loads.
-std::string errorOf(std::string_view text) {
-  auto result = loadString(text, "parley.toml");
-  return result ? std::string("<loaded>") : result.error().format();
-}
+using test::errorOf;
 
 Config load(std::string_view text) {
   auto result = loadString(text, "parley.toml");

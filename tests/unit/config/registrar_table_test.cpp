@@ -1,15 +1,14 @@
 #include <gtest/gtest.h>
 
+#include "config_test_util.hpp"
+
 #include "parley/config/config.hpp"
 
 namespace parley::config {
 namespace {
 using namespace std::chrono_literals;
 
-std::string errorOf(std::string_view text) {
-  auto result = loadString(text, "parley.toml");
-  return result ? std::string("<loaded>") : result.error().format();
-}
+using test::errorOf;
 
 TEST(RegistrarTable, DefaultsWhenAbsent) {
   auto c = loadString("", "parley.toml");
