@@ -100,7 +100,7 @@ struct Node::Impl final : transport::Handler, txn::TransportSink {
     messaging::Options o;
     // Our sent-by for the Via of forwarded requests: the first listener of that
     // transport, as bound (port 0 resolved) — filled in by Node::start().
-    o.sentBy = [this](sip::Transport t) { return t == sip::Transport::Udp ? sentByUdp : sentByTcp; };
+    o.sentBy = [this](const sip::Peer& to) { return sentByFor(to); };
     return o;
   }
 

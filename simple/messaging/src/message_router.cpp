@@ -2,35 +2,32 @@
 
 #include <arpa/inet.h>
 
+#include <charconv>
+#include <cstdint>
 #include <memory>
 #include <optional>
 
 #include "parley/sip/header_values.hpp"
-#include "parley/sip/parser.hpp"
 #include "parley/sip/random.hpp"
-#include "parley/sip/serializer.hpp"
 
 namespace parley::messaging {
 using sip::HeaderId;
 
 namespace {
 
-// Our own output, parsed back so every view in the Message is consistent.
-std::optional<sip::Message> reparse(const std::string& wire) {
-  sip::ParseLimits limits;
-  limits.maxMessageBytes = wire.size() + 1;
-  limits.maxHeaderCount = 1024;
-  limits.maxLineBytes = 65535;
-  auto m = sip::Parser{limits}.parseFramed(wire);
-  if (!m) return std::nullopt;
-  return std::move(*m);
+// Copies one header row as it is (unknown headers keep their name as received).
+void copyRow(sip::Message& to, const sip::Header& h) {
+  if (h.id == HeaderId::Other) to.addHeader(h.name, h.value);
+  else to.addHeader(h.id, h.value);
 }
 
-void appendRow(std::string& out, std::string_view name, std::string_view value) {
-  out.append(name).append(": ").append(value).append("\r\n");
+// The cached Call-ID and CSeq of a built message, viewing its own rows (the
+// rows are copies of ones the parser already validated).
+void cacheCallIdAndCSeq(sip::Message& m) {
+  if (auto v = m.header(HeaderId::CallId)) m.setCallId(*v);
+  if (auto v = m.header(HeaderId::CSeq))
+    if (auto cseq = sip::parseCSeq(*v)) m.setCSeq(*cseq);
 }
-
-std::string_view nameOf(const sip::Header& h) { return h.id == HeaderId::Other ? h.name : sip::headerName(h.id); }
 
 // "udp:192.0.2.1:5060" / "tcp:[2001:db8::1]:5061" → a Peer, or nullopt.
 std::optional<sip::Peer> peerOf(std::string_view source) {
@@ -79,66 +76,124 @@ int rank(int code) {
   return code / 100 * 1000 + code;  // else the lowest class, then the lowest code
 }
 
-// The state of one forked MESSAGE, shared by its branches' callbacks.
+// The state of one forked MESSAGE, shared by its branches' callbacks (which
+// capture only this pointer, so std::function keeps them without allocating).
 struct Fork {
+  simple::SipStack& stack;
+  MessageRouter::Stats& stats;
   simple::ServerTransaction txn;
+  sip::Message req;
   std::size_t pending = 0;
   bool answered = false;
   int bestCode = 0;  // best final non-2xx so far (0: none)
   std::string bestReason;
   simple::SipStack::TimerId deadline = 0;
-  explicit Fork(simple::ServerTransaction t) : txn(std::move(t)) {}
+  Fork(simple::SipStack& s, MessageRouter::Stats& st, simple::ServerTransaction t, sip::Message&& r)
+      : stack(s), stats(st), txn(std::move(t)), req(std::move(r)) {}
 };
 
 // Ends a fork that had no 2xx: the best final seen, else 480.
-void finishWithoutSuccess(Fork& fork, const sip::Message& req, MessageRouter::Stats& stats) {
+void finishWithoutSuccess(Fork& fork) {
   fork.answered = true;
-  if (fork.bestCode != 0) return fork.txn.respond(req, fork.bestCode, fork.bestReason);
-  ++stats.unavailable;
-  fork.txn.respond(req, 480);
+  if (fork.bestCode != 0) return fork.txn.respond(fork.req, fork.bestCode, fork.bestReason);
+  ++fork.stats.unavailable;
+  fork.txn.respond(fork.req, 480);
+}
+
+// `via`, parsed from `from`, with its views moved to `to`: a copy of `from` in
+// which the `oldLen` bytes at `at` became `newLen` bytes (none: an exact copy).
+// Views outside `from` (the literal protocol) stay as they are.
+sip::Via rebased(sip::Via via, std::string_view from, std::string_view to, std::size_t at = 0,
+                 std::size_t oldLen = 0, std::size_t newLen = 0) {
+  const auto begin = reinterpret_cast<std::uintptr_t>(from.data());
+  auto move = [&](std::string_view v) {
+    const auto p = reinterpret_cast<std::uintptr_t>(v.data());
+    if (v.empty() || p < begin || p >= begin + from.size()) return v;
+    const std::size_t o = p - begin;
+    if (o >= at + oldLen) return to.substr(o - oldLen + newLen, v.size());
+    if (o >= at) return to.substr(at, newLen);  // the replaced bytes (our branch)
+    return to.substr(o, v.size());
+  };
+  via.version = move(via.version);
+  via.transport = move(via.transport);
+  via.host = move(via.host);
+  via.branch = move(via.branch);
+  if (via.received) via.received = move(*via.received);
+  for (auto& p : via.params) {
+    p.name = move(p.name);
+    p.value = move(p.value);
+  }
+  return via;
 }
 
 // The request for one branch (RFC 3261 §16.6): the contact as Request-URI, our
-// Via on top, the binding's Path as Route, Max-Forwards − 1; built as text and
-// parsed back, or nullopt when the contact cannot be a Request-URI.
+// Via on top, the binding's Path as Route, then the caller's rows in order,
+// Max-Forwards − 1 last; or nullopt when the contact cannot be a Request-URI.
+// Built as a Message (no text round trip): the client transaction reads the
+// cached top Via and the method, the serializer the rows. From/To stay
+// uncached: nothing on the client side reads them.
 std::optional<sip::Message> branchRequest(const sip::Message& req, const storage::Binding& b,
-                                          sip::Transport transport, const std::string& sentBy) {
-  std::string wire = "MESSAGE " + b.contact + " SIP/2.0\r\n";
-  std::string via = transport == sip::Transport::Udp ? "SIP/2.0/UDP " : "SIP/2.0/TCP ";
-  via.append(sentBy).append(";branch=").append(sip::newBranch()).append(";rport");
-  appendRow(wire, "Via", via);
-  for (const auto& p : b.path) appendRow(wire, "Route", p);
+                                          const MessageRouter::OurVia& via) {
+  auto uri = sip::parseUri(b.contact);
+  // A SIP Request-URI may not carry ?headers (RFC 3261 §19.1.1), as the parser insists.
+  if (!uri || (uri->isSip() && !uri->headers.empty())) return std::nullopt;
+  sip::Message out = sip::Message::request(sip::Method::Message, {}, *uri);
+
+  const std::string branch = sip::newBranch();
+  std::string row = via.head;
+  row.append(branch).append(MessageRouter::OurVia::kTail);
+  out.addHeader(HeaderId::Via, row);
+  out.setTopVia(rebased(*via.parsed, via.probe, out.headers().back().value, via.head.size(),
+                        MessageRouter::OurVia::kProbeBranch.size(), branch.size()));
+
+  for (const auto& p : b.path) out.addHeader(HeaderId::Route, p);
   for (const auto& h : req.headers()) {
     if (h.id == HeaderId::MaxForwards || h.id == HeaderId::ContentLength) continue;
-    appendRow(wire, nameOf(h), h.value);
+    copyRow(out, h);
   }
-  appendRow(wire, "Max-Forwards", std::to_string(req.maxForwards() < 0 ? 69 : req.maxForwards() - 1));
-  appendRow(wire, "Content-Length", std::to_string(req.body().size()));
-  wire.append("\r\n").append(req.body());
-  return reparse(wire);
+  char hops[8];
+  const int mf = req.maxForwards() < 0 ? 69 : req.maxForwards() - 1;  // 483 was sent for 0
+  const auto [hopsEnd, ec] = std::to_chars(hops, hops + sizeof hops, mf);
+  out.addHeader(HeaderId::MaxForwards, std::string_view(hops, static_cast<std::size_t>(hopsEnd - hops)));
+  out.setBody(req.body());  // the serializer writes Content-Length from it
+  cacheCallIdAndCSeq(out);
+  return out;
 }
 
 // A branch's response without our Via element (§16.7 step 9), which may share
-// its row with the caller's (as sipp writes them), or nullopt if unusable.
-std::optional<sip::Message> withoutOurVia(const sip::Message& resp) {
-  std::string out = "SIP/2.0 " + std::to_string(resp.statusCode()) + " ";
-  out.append(resp.statusLine().reason).append("\r\n");
+// its row with the caller's (as sipp writes them); the other rows, status line
+// and body as received. nullopt when no parseable SIP/2.0 Via would remain
+// (the response cannot be relayed). `req` is the caller's request.
+std::optional<sip::Message> withoutOurVia(const sip::Message& resp, const sip::Message& req) {
+  sip::Message out = sip::Message::response(resp.statusCode(), resp.statusLine().reason);
   bool skipped = false;
   for (const auto& h : resp.headers()) {
     if (h.id == HeaderId::ContentLength) continue;
     if (h.id != HeaderId::Via || skipped) {
-      appendRow(out, nameOf(h), h.value);
+      copyRow(out, h);
       continue;
     }
     skipped = true;
     const std::string_view first = sip::firstListElement(h.value);
     std::string_view rest = h.value.substr(static_cast<std::size_t>(first.data() - h.value.data()) + first.size());
     while (!rest.empty() && (rest.front() == ',' || rest.front() == ' ' || rest.front() == '\t')) rest.remove_prefix(1);
-    if (!rest.empty()) appendRow(out, "Via", rest);
+    if (!rest.empty()) out.addHeader(HeaderId::Via, rest);
   }
-  appendRow(out, "Content-Length", std::to_string(resp.body().size()));
-  out.append("\r\n").append(resp.body());
-  return reparse(out);
+  auto top = out.header(HeaderId::Via);
+  if (!top) return std::nullopt;  // our Via was the only one
+  const std::string_view element = sip::firstListElement(*top);
+  // Normally the caller's own top Via, which the parser already accepted.
+  const std::string_view callers = sip::firstListElement(req.header(HeaderId::Via).value_or(""));
+  if (element == callers) {
+    out.setTopVia(rebased(req.topVia(), callers, element));
+  } else {
+    auto via = sip::parseVia(element);
+    if (!via || via->version != "2.0") return std::nullopt;
+    out.setTopVia(*via);
+  }
+  out.setBody(resp.body());
+  cacheCallIdAndCSeq(out);
+  return out;
 }
 
 }  // namespace
@@ -150,43 +205,61 @@ simple::MethodRegistration MessageRouter::registration() {
   return {sip::Method::Message, this, {"text/plain", "*/*"}, {}};
 }
 
-void MessageRouter::handle(simple::ServerTransaction txn, sip::Message&& request) {
-  auto req = std::make_shared<sip::Message>(std::move(request));
-  const std::string aor = sip::addressOfRecord(req->requestLine().uri);
-  if (aor.empty()) return txn.respond(*req, 404);
-  if (req->body().size() > options_.maxBodyBytes) return txn.respond(*req, 413);
-  if (req->maxForwards() == 0) return txn.respond(*req, 483);
+const MessageRouter::OurVia* MessageRouter::ourVia(const sip::Peer& hop) {
+  const sip::Transport transport = hop.transport;
+  const bool v6 = hop.address.find(':') != std::string::npos;
+  OurVia& v = via_[(transport == sip::Transport::Udp ? 0 : 1) + (v6 ? 2 : 0)];
+  std::string sentBy = options_.sentBy ? options_.sentBy(hop) : std::string("127.0.0.1");
+  if (v.parsed && sentBy == v.sentBy) return &v;
+  v.sentBy = std::move(sentBy);
+  v.head = transport == sip::Transport::Udp ? "SIP/2.0/UDP " : "SIP/2.0/TCP ";
+  v.head.append(v.sentBy).append(";branch=");
+  v.probe = v.head;
+  v.probe.append(OurVia::kProbeBranch).append(OurVia::kTail);
+  v.parsed.reset();
+  auto parsed = sip::parseVia(v.probe);
+  if (!parsed || parsed->branch != OurVia::kProbeBranch) return nullptr;  // a sent-by we cannot use
+  v.parsed = std::move(*parsed);
+  return &v;
+}
 
-  registrar_.lookup(aor, [this, txn, req](tl::expected<storage::Bindings, storage::StoreError> found) mutable {
-    if (!found) return txn.respondUnavailable(*req);
-    auto fork = std::make_shared<Fork>(txn);
+void MessageRouter::handle(simple::ServerTransaction txn, sip::Message&& req) {
+  const std::string aor = sip::addressOfRecord(req.requestLine().uri);
+  if (aor.empty()) return txn.respond(req, 404);
+  if (req.body().size() > options_.maxBodyBytes) return txn.respond(req, 413);
+  if (req.maxForwards() == 0) return txn.respond(req, 483);
+
+  auto fork = std::make_shared<Fork>(stack_, stats_, std::move(txn), std::move(req));
+  registrar_.lookup(aor, [this, fork](tl::expected<storage::Bindings, storage::StoreError> found) {
+    if (!found) return fork->txn.respondUnavailable(fork->req);
     for (const storage::Binding& b : *found) {
       auto hop = nextHop(b);
       if (!hop) continue;
-      auto forwarded = branchRequest(*req, b, hop->transport,
-                                     options_.sentBy ? options_.sentBy(hop->transport) : "127.0.0.1");
+      const OurVia* via = ourVia(*hop);
+      if (!via) continue;
+      auto forwarded = branchRequest(fork->req, b, *via);
       if (!forwarded) continue;
       ++fork->pending;
       ++stats_.forwarded;
-      auto sent = stack_.sendRequest(std::move(*forwarded), *hop, [this, fork, req](const sip::Message* resp) {
+      auto sent = stack_.sendRequest(std::move(*forwarded), *hop, [fork](const sip::Message* resp) {
         --fork->pending;
         if (fork->answered) return;
         if (resp && resp->statusCode() < 300) {  // the first 2xx wins
           fork->answered = true;
-          stack_.cancelTimer(fork->deadline);
-          if (auto relayed = withoutOurVia(*resp)) {
-            ++stats_.delivered;
+          fork->stack.cancelTimer(fork->deadline);
+          if (auto relayed = withoutOurVia(*resp, fork->req)) {
+            ++fork->stats.delivered;
             return fork->txn.respond(std::move(*relayed));
           }
-          return fork->txn.respond(*req, 502, "Bad Gateway");  // a 2xx we cannot relay
+          return fork->txn.respond(fork->req, 502, "Bad Gateway");  // a 2xx we cannot relay
         }
         if (resp && (fork->bestCode == 0 || rank(resp->statusCode()) < rank(fork->bestCode))) {
           fork->bestCode = resp->statusCode();
           fork->bestReason = std::string(resp->statusLine().reason);
         }
         if (fork->pending > 0) return;
-        stack_.cancelTimer(fork->deadline);
-        finishWithoutSuccess(*fork, *req, stats_);  // the best final, or 480 if all timed out
+        fork->stack.cancelTimer(fork->deadline);
+        finishWithoutSuccess(*fork);  // the best final, or 480 if all timed out
       });
       if (!sent) {
         --fork->pending;
@@ -194,11 +267,11 @@ void MessageRouter::handle(simple::ServerTransaction txn, sip::Message&& request
       }
     }
     if (fork->pending == 0) {
-      if (!fork->answered) finishWithoutSuccess(*fork, *req, stats_);  // nobody registered
+      if (!fork->answered) finishWithoutSuccess(*fork);  // nobody registered
       return;
     }
-    fork->deadline = stack_.setTimer(stack_.now() + options_.branchTimeout, [this, fork, req](auto) {
-      if (!fork->answered) finishWithoutSuccess(*fork, *req, stats_);
+    fork->deadline = stack_.setTimer(stack_.now() + options_.branchTimeout, [fork](auto) {
+      if (!fork->answered) finishWithoutSuccess(*fork);
     });
   });
 }

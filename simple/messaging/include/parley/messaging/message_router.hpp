@@ -15,12 +15,16 @@
 // 404 (the XMPP bridge routes those later).
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "parley/registrar/registrar.hpp"
+#include "parley/sip/header_values.hpp"
 #include "parley/simple/sip_stack.hpp"
 
 namespace parley::messaging {
@@ -28,13 +32,16 @@ namespace parley::messaging {
 struct Options {
   std::size_t maxBodyBytes = 16384;  ///< larger bodies get 413
   std::chrono::milliseconds branchTimeout{30000};  ///< per fork, like Kamailio's fr_timer
-  /// Our sent-by ("127.0.0.1:5060") for a transport, for the Via we add.
-  std::function<std::string(sip::Transport)> sentBy;
+  /// Our sent-by ("127.0.0.1:5060") as the next hop must see it (its transport
+  /// and address family), for the Via we add.
+  std::function<std::string(const sip::Peer& hop)> sentBy;
 };
 
 class MessageRouter final : public simple::RequestHandler {
  public:
   MessageRouter(Options options, simple::SipStack& stack, registrar::Registrar& registrar);
+  MessageRouter(const MessageRouter&) = delete;  // registered by address; OurVia views its own strings
+  MessageRouter& operator=(const MessageRouter&) = delete;
 
   [[nodiscard]] simple::MethodRegistration registration();
 
@@ -48,11 +55,28 @@ class MessageRouter final : public simple::RequestHandler {
   };
   [[nodiscard]] const Stats& stats() const { return stats_; }
 
+  /// Our Via row for one transport around its branch value (head + branch +
+  /// kTail), parsed once per sent-by value (which changes only with the
+  /// listeners) from `probe`, the row with kProbeBranch, so that each branch
+  /// request gets its typed top Via without parsing its own row.
+  struct OurVia {
+    static constexpr std::string_view kProbeBranch = "z9hG4bKprobe";
+    static constexpr std::string_view kTail = ";rport";
+    std::string sentBy;
+    std::string head;                 ///< "SIP/2.0/UDP <sent-by>;branch="
+    std::string probe;                ///< head + kProbeBranch + kTail
+    std::optional<sip::Via> parsed;   ///< views into `probe`
+  };
+
  private:
+  /// nullptr when the configured sent-by does not make a valid Via.
+  const OurVia* ourVia(const sip::Peer& hop);
+
   Options options_;
   simple::SipStack& stack_;
   registrar::Registrar& registrar_;
   Stats stats_;
+  std::array<OurVia, 4> via_;  ///< UDP, TCP; then the same for IPv6 hops
 };
 
 }  // namespace parley::messaging
