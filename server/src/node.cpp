@@ -1,6 +1,5 @@
 #include "parley/server/node.hpp"
 
-#include <malloc.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/io_context.hpp>
@@ -139,10 +138,6 @@ struct Node::Impl final : transport::Handler, txn::TransportSink {
       // sends the terminating NOTIFY; the grace keeps the sweep from racing it.
       if (const auto n = subscriptions.sweep(wall - kSweepInterval); n > 0)
         log->debug("presence.swept subscriptions={} left={}", n, subscriptions.size());
-      // A burst leaves its finished transactions' memory (about 1.5 KB each, kept
-      // 32 s by Timer J) in malloc's free lists, where RSS never shows it go.
-      // Handing free pages back lets RSS follow what is live after a burst.
-      malloc_trim(0);
       scheduleSweep(t);
     });
   }
