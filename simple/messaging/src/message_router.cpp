@@ -1,7 +1,5 @@
 #include "parley/messaging/message_router.hpp"
 
-#include <arpa/inet.h>
-
 #include <charconv>
 #include <cstdint>
 #include <memory>
@@ -29,44 +27,12 @@ void cacheCallIdAndCSeq(sip::Message& m) {
     if (auto cseq = sip::parseCSeq(*v)) m.setCSeq(*cseq);
 }
 
-// "udp:192.0.2.1:5060" / "tcp:[2001:db8::1]:5061" → a Peer, or nullopt.
-std::optional<sip::Peer> peerOf(std::string_view source) {
-  sip::Peer p;
-  if (source.starts_with("udp:")) p.transport = sip::Transport::Udp;
-  else if (source.starts_with("tcp:")) p.transport = sip::Transport::Tcp;
-  else return std::nullopt;
-  std::string_view rest = source.substr(4);
-  const std::size_t colon = rest.rfind(':');
-  if (colon == std::string_view::npos) return std::nullopt;
-  std::string_view host = rest.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-  auto port = sip::parseUnsigned(rest.substr(colon + 1), 65535);
-  if (!port || *port == 0) return std::nullopt;
-  p.address = std::string(host);
-  p.port = static_cast<std::uint16_t>(*port);
-  return p;
-}
-
 // The next hop for a binding: its first Path hop when that names an IP literal
 // (an edge proxy, RFC 3327), else where the REGISTER came from.
 std::optional<sip::Peer> nextHop(const storage::Binding& b) {
-  auto source = peerOf(b.source);
-  if (!b.path.empty() && source) {
-    auto na = sip::parseNameAddr(b.path.front());
-    if (na && na->uri.isSip()) {
-      std::string host(na->uri.host);
-      if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-      unsigned char buf[16];
-      if (inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1) {
-        sip::Peer hop = *source;
-        hop.address = host;
-        hop.port = na->uri.port != 0 ? na->uri.port : 5060;
-        auto transport = na->uri.param("transport");
-        hop.transport = transport && sip::iequals(*transport, "tcp") ? sip::Transport::Tcp : sip::Transport::Udp;
-        return hop;
-      }
-    }
-  }
+  auto source = sip::parsePeer(b.source);
+  if (!b.path.empty() && source)
+    if (auto hop = sip::routeHop(b.path.front(), sip::Transport::Udp)) return hop;
   return source;
 }
 

@@ -2,8 +2,6 @@
 // §4.2.2) and choosing where it goes.
 #include "notify_request.hpp"
 
-#include <arpa/inet.h>
-
 #include <charconv>
 
 #include "parley/sip/header_values.hpp"
@@ -13,12 +11,6 @@ namespace parley::presence::detail {
 using sip::HeaderId;
 
 namespace {
-
-bool isIpLiteral(std::string_view host) {
-  std::string h(host);
-  unsigned char buf[16];
-  return inet_pton(AF_INET, h.c_str(), buf) == 1 || inet_pton(AF_INET6, h.c_str(), buf) == 1;
-}
 
 std::string_view eventName(std::string_view resource) { return resource.substr(0, resource.find(' ')); }
 
@@ -30,22 +22,8 @@ std::optional<sip::Peer> nextHop(const storage::Subscription& sub) {
   // next hop. We resolve no names, so a route naming a host goes back where
   // the SUBSCRIBE came from; so does a dialog without routes (symmetric
   // routing, as RFC 3581/5626 expect of NATed phones).
-  if (!sub.routeSet.empty() && source) {
-    auto na = sip::parseNameAddr(sub.routeSet.front());
-    if (na && na->uri.isSip()) {
-      std::string_view host = na->uri.host;
-      if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-      if (isIpLiteral(host)) {
-        sip::Peer hop;
-        hop.address = std::string(host);
-        hop.port = na->uri.port != 0 ? na->uri.port : 5060;
-        auto transport = na->uri.param("transport");
-        hop.transport = transport ? (sip::iequals(*transport, "tcp") ? sip::Transport::Tcp : sip::Transport::Udp)
-                                  : source->transport;
-        return hop;
-      }
-    }
-  }
+  if (!sub.routeSet.empty() && source)
+    if (auto hop = sip::routeHop(sub.routeSet.front(), source->transport)) return hop;
   return source;
 }
 

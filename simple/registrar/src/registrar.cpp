@@ -58,15 +58,6 @@ std::string httpDate(storage::WallTime t) {
   return buf;
 }
 
-std::string sourceOf(const sip::Peer& p) {
-  std::string s = p.transport == sip::Transport::Udp ? "udp:" : "tcp:";
-  const bool v6 = p.address.find(':') != std::string::npos;
-  if (v6) s.append("[").append(p.address).append("]");
-  else s.append(p.address);
-  s.append(":").append(std::to_string(p.port));
-  return s;
-}
-
 bool sameUri(std::string_view a, std::string_view b) {
   auto ua = sip::parseUri(a);
   auto ub = sip::parseUri(b);
@@ -180,7 +171,7 @@ void Registrar::handle(simple::ServerTransaction txn, sip::Message&& request) {
   std::vector<std::string> path;
   for (auto p : req->list(HeaderId::Path)) path.emplace_back(p);
   auto change = [requested = std::move(*contacts), wildcard, callId = std::string(req->callId()),
-                 cseq = req->cseq().number, path = std::move(path), source = sourceOf(txn.peer()), now,
+                 cseq = req->cseq().number, path = std::move(path), source = sip::formatPeer(txn.peer()), now,
                  maxContacts = options_.maxContacts](const storage::Bindings& live)
       -> tl::expected<storage::Bindings, storage::StoreError> {
     auto outOfOrder = [&](const storage::Binding& b) { return b.callId == callId && cseq <= b.cseq; };

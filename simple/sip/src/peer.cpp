@@ -1,5 +1,7 @@
 #include "parley/sip/peer.hpp"
 
+#include <arpa/inet.h>
+
 #include "parley/sip/header_values.hpp"
 
 namespace parley::sip {
@@ -30,6 +32,21 @@ std::optional<Peer> parsePeer(std::string_view text) {
   p.address = std::string(host);
   p.port = static_cast<std::uint16_t>(*port);
   return p;
+}
+
+std::optional<Peer> routeHop(std::string_view route, Transport defaultTransport) {
+  auto na = parseNameAddr(route);
+  if (!na || !na->uri.isSip()) return std::nullopt;
+  std::string host(na->uri.host);
+  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  unsigned char buf[16];
+  if (inet_pton(AF_INET, host.c_str(), buf) != 1 && inet_pton(AF_INET6, host.c_str(), buf) != 1) return std::nullopt;
+  Peer hop;
+  hop.address = std::move(host);
+  hop.port = na->uri.port != 0 ? na->uri.port : 5060;
+  const auto transport = na->uri.param("transport");
+  hop.transport = !transport ? defaultTransport : iequals(*transport, "tcp") ? Transport::Tcp : Transport::Udp;
+  return hop;
 }
 
 }  // namespace parley::sip

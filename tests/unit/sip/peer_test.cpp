@@ -25,5 +25,27 @@ TEST(Peer, RejectsAnythingElse) {
     EXPECT_FALSE(parsePeer(bad)) << bad;
 }
 
+TEST(Peer, RouteHopTakesIpLiteralsWithPortAndTransport) {
+  auto v4 = routeHop("<sip:192.0.2.50:5080;lr>", Transport::Tcp);
+  ASSERT_TRUE(v4);
+  EXPECT_EQ(v4->address, "192.0.2.50");
+  EXPECT_EQ(v4->port, 5080);
+  EXPECT_EQ(v4->transport, Transport::Tcp) << "no transport parameter: the default";
+  auto v6 = routeHop("<sip:[2001:db8::5];transport=TCP;lr>", Transport::Udp);
+  ASSERT_TRUE(v6);
+  EXPECT_EQ(v6->address, "2001:db8::5");
+  EXPECT_EQ(v6->port, 5060);
+  EXPECT_EQ(v6->transport, Transport::Tcp);
+  auto udp = routeHop("<sip:192.0.2.50;transport=udp;lr>", Transport::Tcp);
+  ASSERT_TRUE(udp);
+  EXPECT_EQ(udp->transport, Transport::Udp);
+}
+
+TEST(Peer, RouteHopRefusesNamesAndNonSipUris) {
+  EXPECT_FALSE(routeHop("<sip:proxy.example.com;lr>", Transport::Udp)) << "we resolve no names";
+  EXPECT_FALSE(routeHop("<tel:+15551234>", Transport::Udp));
+  EXPECT_FALSE(routeHop("not a route", Transport::Udp));
+}
+
 }  // namespace
 }  // namespace parley::sip

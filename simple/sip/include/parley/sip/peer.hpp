@@ -29,6 +29,12 @@ struct Peer {
 /// The inverse of formatPeer; nullopt for anything else (port 0 included).
 [[nodiscard]] std::optional<Peer> parsePeer(std::string_view text);
 
+/// The hop a Route or Path value names (RFC 3261 §16.12 loose routing, RFC
+/// 3327), when its host is an IP literal: port 5060 if absent, the URI's
+/// transport parameter (tcp, else udp) or `defaultTransport` without one.
+/// nullopt for anything else: we resolve no names (RFC 3263).
+[[nodiscard]] std::optional<Peer> routeHop(std::string_view route, Transport defaultTransport);
+
 [[nodiscard]] inline bool isReliable(Transport t) { return t == Transport::Tcp; }
 
 }  // namespace parley::sip
