@@ -103,3 +103,92 @@ run_kamailio() {
     exit 1
   fi
 }
+
+# ---- Kamailio-vs-parleyd comparisons (presence_load.sh, notify_load.sh) ----------------------
+# They share these globals: server (kamailio|parleyd), run_dir, parleyd (the binary copy),
+# server_cpu/sipp_cpu (taskset prefixes), and set server_pid, server_pids, target, server_log.
+
+# comparison_preflight PARLEYD_SRC : exits 2 naming what is missing (sipp, python3, kamcmd,
+# kamailio, the parleyd binary, taskset/2 CPUs when PIN=1); sets server_cpu and sipp_cpu.
+comparison_preflight() {
+  local tool
+  for tool in sipp python3 kamcmd; do
+    command -v "$tool" >/dev/null || { echo "$tool not found" >&2; exit 2; }
+  done
+  if ! command -v kamailio >/dev/null && [[ ! -x /usr/sbin/kamailio ]]; then
+    echo "kamailio not found: apt-get install -y kamailio kamailio-presence-modules" >&2
+    exit 2
+  fi
+  if [[ ! -x "$1" ]]; then
+    echo "no parleyd at $1: build it first (cmake --build build --target parleyd)" >&2
+    exit 2
+  fi
+  if [[ "${PIN:-1}" == 1 ]]; then
+    command -v taskset >/dev/null || { echo "taskset not found (or run with PIN=0)" >&2; exit 2; }
+    (($(nproc) >= 2)) || { echo "PIN=1 needs 2 CPUs (run with PIN=0)" >&2; exit 2; }
+    server_cpu=(taskset -c 1)
+    sipp_cpu=(taskset -c 0)
+  else
+    server_cpu=()
+    sipp_cpu=()
+  fi
+}
+
+# udp_rcvbuf_errors : host-wide UDP RcvbufErrors (/proc/net/snmp): datagrams the kernel dropped
+# because a socket's receive buffer was full. Host-wide, so other loopback traffic counts too.
+udp_rcvbuf_errors() {
+  awk '$1 == "Udp:" && $6 ~ /^[0-9]+$/ {print $6}' /proc/net/snmp
+}
+
+# mem_bytes : the server's memory figure in bytes: Kamailio's shared memory real_used
+# (kamcmd core.shmmem), parleyd's VmRSS.
+mem_bytes() {
+  if [[ "$server" == kamailio ]]; then
+    kamcmd -s "unix:$run_dir/kamailio/kamailio_ctl" core.shmmem 2>/dev/null |
+      awk '$1 == "real_used:" {print $2; found=1} END {if (!found) print 0}'
+  else
+    awk '$1 == "VmRSS:" {print $2 * 1024}' "/proc/$server_pid/status" 2>/dev/null || echo 0
+  fi
+}
+
+# start_kamailio : a fresh Kamailio on a free port, under server_cpu.
+start_kamailio() {
+  local port
+  port="$(free_port)"
+  run_kamailio "$port" "$run_dir/kamailio" "${server_cpu[@]}"
+  read -r -a server_pids <"$run_dir/kamailio/kamailio.pids"
+  server_pid="${server_pids[0]}"
+  target="127.0.0.1:$port"
+  server_log="$run_dir/kamailio/kamailio.log"
+}
+
+# launch_parleyd [TOML] : a fresh parleyd on a free port, under server_cpu, with the bench's
+# [node]/[sip] tables plus TOML (the caller's limits); waits up to 10 s for a 200 to OPTIONS.
+launch_parleyd() {
+  local port
+  port="$(free_port)"
+  cat >"$run_dir/parley.toml" <<TOML
+[node]
+id = "parley-bench"
+log_level = "warn"
+log_format = "text"
+[sip]
+domains = ["sip.localhost"]
+listen = ["udp:127.0.0.1:$port"]
+max_message_bytes = 65535
+${1:-}
+TOML
+  "${server_cpu[@]}" "$parleyd" --config "$run_dir/parley.toml" >"$run_dir/parleyd.log" 2>&1 &
+  server_pid=$!
+  started_pids+=("$server_pid")
+  server_pids=("$server_pid")
+  server_log="$run_dir/parleyd.log"
+  for _ in $(seq 100); do
+    kill -0 "$server_pid" 2>/dev/null || break
+    options_ok "$port" && { target="127.0.0.1:$port"; return 0; }
+    sleep 0.1
+  done
+  echo "parleyd did not answer OPTIONS on 127.0.0.1:$port; its log:" >&2
+  cat "$run_dir/parleyd.log" >&2
+  exit 1
+}

@@ -49,93 +49,22 @@ for v in "$secs" "${rates[@]}" "$limit" "$settle"; do
     exit 2
   fi
 done
-for tool in sipp python3 kamcmd; do
-  command -v "$tool" >/dev/null || { echo "$tool not found" >&2; exit 2; }
-done
-if ! command -v kamailio >/dev/null && [[ ! -x /usr/sbin/kamailio ]]; then
-  echo "kamailio not found: apt-get install -y kamailio kamailio-presence-modules" >&2
-  exit 2
-fi
-if [[ ! -x "$parleyd_src" ]]; then
-  echo "no parleyd at $parleyd_src: build it first (cmake --build build --target parleyd)" >&2
-  exit 2
-fi
-if [[ "$pin" == 1 ]]; then
-  command -v taskset >/dev/null || { echo "taskset not found (or run with PIN=0)" >&2; exit 2; }
-  (($(nproc) >= 2)) || { echo "PIN=1 needs 2 CPUs (run with PIN=0)" >&2; exit 2; }
-  server_cpu=(taskset -c 1)
-  sipp_cpu=(taskset -c 0)
-else
-  server_cpu=()
-  sipp_cpu=()
-fi
-
 # shellcheck source=bench/lib.sh
 . "$root/bench/lib.sh"
+comparison_preflight "$parleyd_src"
 bench_workdir parley-presence-load
 cp "$parleyd_src" "$work/parleyd"
 parleyd="$work/parleyd"
 results="$work/results"
 : >"$results"
 
-# udp_rcvbuf_errors : host-wide UDP RcvbufErrors (/proc/net/snmp): datagrams the kernel dropped
-# because a socket's receive buffer was full. Host-wide, so other loopback traffic counts too.
-udp_rcvbuf_errors() {
-  awk '$1 == "Udp:" && $6 ~ /^[0-9]+$/ {print $6}' /proc/net/snmp
-}
-
-# mem_bytes : the server's memory figure (see header), in bytes.
-mem_bytes() {
-  if [[ "$server" == kamailio ]]; then
-    kamcmd -s "unix:$run_dir/kamailio/kamailio_ctl" core.shmmem 2>/dev/null |
-      awk '$1 == "real_used:" {print $2; found=1} END {if (!found) print 0}'
-  else
-    awk '$1 == "VmRSS:" {print $2 * 1024}' "/proc/$server_pid/status" 2>/dev/null || echo 0
-  fi
-}
-
-# start_kamailio : fresh Kamailio on a free port; sets server_pid, server_pids, target.
-start_kamailio() {
-  local port
-  port="$(free_port)"
-  run_kamailio "$port" "$run_dir/kamailio" "${server_cpu[@]}"
-  read -r -a server_pids <"$run_dir/kamailio/kamailio.pids"
-  server_pid="${server_pids[0]}"
-  target="127.0.0.1:$port"
-}
-
-# start_parleyd : fresh parleyd on a free port; sets server_pid, server_pids, target.
+# start_parleyd : limits sized so that no scenario is refused by a per-user cap;
+# transactions: a UDP transaction is kept 32 s (Timer J), so the default 1 000 000 covers 31 000/s.
 start_parleyd() {
-  local port
-  port="$(free_port)"
-  # Limits sized so that no scenario is refused by a per-user cap; transactions: a UDP
-  # transaction is kept 32 s (Timer J), so the default 1 000 000 covers 31 000/s.
-  cat >"$run_dir/parley.toml" <<TOML
-[node]
-id = "parley-bench"
-log_level = "warn"
-log_format = "text"
-[sip]
-domains = ["sip.localhost"]
-listen = ["udp:127.0.0.1:$port"]
-max_message_bytes = 65535
-[registrar]
+  launch_parleyd '[registrar]
 max_contacts = 1000
 [presence]
-max_publications_per_presentity = 1000
-TOML
-  "${server_cpu[@]}" "$parleyd" --config "$run_dir/parley.toml" >"$run_dir/parleyd.log" 2>&1 &
-  server_pid=$!
-  started_pids+=("$server_pid")
-  server_pids=("$server_pid")
-  for _ in $(seq 100); do
-    kill -0 "$server_pid" 2>/dev/null || break
-    options_ok "$port" && { target="127.0.0.1:$port"; return 0; }
-    sleep 0.1
-  done
-  echo "parleyd did not answer OPTIONS on 127.0.0.1:$port; its log:" >&2
-  cat "$run_dir/parleyd.log" >&2
-  exit 1
+max_publications_per_presentity = 1000'
 }
 
 stop_server() {
