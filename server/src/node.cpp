@@ -124,7 +124,9 @@ struct Node::Impl final : transport::Handler, txn::TransportSink {
       return transport::formatHostPort(endpoints[to.listenerIndex].address, endpoints[to.listenerIndex].port);
     for (const auto& e : endpoints)
       if (fits(e)) return transport::formatHostPort(e.address, e.port);
-    return to.transport == sip::Transport::Udp ? sentByUdp : sentByTcp;
+    for (const auto& e : endpoints)  // no listener of its family: the first of its transport
+      if (e.transport == to.transport) return transport::formatHostPort(e.address, e.port);
+    return "127.0.0.1";
   }
 
   void scheduleSweep(Clock::time_point now) {
@@ -222,7 +224,6 @@ struct Node::Impl final : transport::Handler, txn::TransportSink {
   presence::Publisher publisher;
   storage::MemorySubscriptionStore subscriptions;
   presence::Notifier notifier;
-  std::string sentByUdp = "127.0.0.1", sentByTcp = "127.0.0.1";
   std::vector<transport::LocalEndpoint> endpoints;  // as bound, by listener index
   transport::LoopTimer timer;
   asio::signal_set signals;
@@ -242,14 +243,6 @@ tl::expected<void, std::string> Node::start() {
     if (!r) return tl::unexpected("cannot listen on " + l.text + ": " + r.error());
   }
   impl_->endpoints = impl_->transports.endpoints();
-  bool udpSet = false, tcpSet = false;
-  for (const auto& e : impl_->endpoints) {
-    bool& set = e.transport == sip::Transport::Udp ? udpSet : tcpSet;
-    if (set) continue;
-    set = true;
-    (e.transport == sip::Transport::Udp ? impl_->sentByUdp : impl_->sentByTcp) =
-        transport::formatHostPort(e.address, e.port);
-  }
   return {};
 }
 
