@@ -94,12 +94,13 @@ void Notifier::handle(simple::ServerTransaction txn, sip::Message&& request) {
   if (!granted) return replyWith(423, HeaderId::MinExpires, std::to_string(options_.expiry.min.count()));
 
   std::string eventId(event->param("id").value_or(std::string_view{}));
-  if (req->to().tag().empty()) return subscribeNew(std::move(txn), std::move(req), std::move(eventId), *granted);
-  subscribeInDialog(std::move(txn), std::move(req), std::move(eventId), *granted);
+  if (req->to().tag().empty())
+    return subscribeNew(std::move(txn), std::move(req), package->name, std::move(eventId), *granted);
+  subscribeInDialog(std::move(txn), std::move(req), package->name, std::move(eventId), *granted);
 }
 
-void Notifier::subscribeNew(simple::ServerTransaction txn, std::shared_ptr<sip::Message> req, std::string eventId,
-                            std::uint32_t expires) {
+void Notifier::subscribeNew(simple::ServerTransaction txn, std::shared_ptr<sip::Message> req, std::string_view event,
+                            std::string eventId, std::uint32_t expires) {
   const std::string aor = sip::addressOfRecord(req->requestLine().uri);
   if (aor.empty()) return txn.respond(*req, 404);
   // RFC 6665 §4.1.2.1 / RFC 3261 §12.1.1: the Contact is the remote target.
@@ -109,7 +110,6 @@ void Notifier::subscribeNew(simple::ServerTransaction txn, std::shared_ptr<sip::
   if (!contact || !contact->uri.isSip()) return txn.respond(*req, 400, "Malformed Contact");
 
   const auto now = options_.wallClock();
-  const std::string_view event = sip::parseTokenParams(*req->header(HeaderId::Event))->token;
   Subscription sub;
   sub.resource = Publisher::key(event, aor);
   sub.watcher = sip::addressOfRecord(req->from().uri);
@@ -145,7 +145,7 @@ void Notifier::subscribeNew(simple::ServerTransaction txn, std::shared_ptr<sip::
 }
 
 void Notifier::subscribeInDialog(simple::ServerTransaction txn, std::shared_ptr<sip::Message> req,
-                                 std::string eventId, std::uint32_t expires) {
+                                 std::string_view event, std::string eventId, std::uint32_t expires) {
   const std::string id = storage::subscriptionId(req->callId(), req->to().tag(), req->from().tag());
   // A Contact in a refresh replaces the remote target (RFC 6665 §4.1.2.1, RFC 3261 §12.2.2).
   std::optional<std::string> target;
@@ -155,7 +155,6 @@ void Notifier::subscribeInDialog(simple::ServerTransaction txn, std::shared_ptr<
     target = std::string(contact->uriText);
   }
   const auto now = options_.wallClock();
-  const std::string_view event = sip::parseTokenParams(*req->header(HeaderId::Event))->token;
   auto change = [now, expires, target = std::move(target), eventId = std::move(eventId), event = std::string(event),
                  cseq = req->cseq().number,
                  source = sip::formatPeer(txn.peer())](const Subscription* cur) -> tl::expected<Subscription, StoreError> {

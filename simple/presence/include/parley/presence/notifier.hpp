@@ -80,10 +80,11 @@ class Notifier final : public simple::RequestHandler {
   [[nodiscard]] std::size_t watches() const { return watches_.size(); }
 
  private:
-  void subscribeInDialog(simple::ServerTransaction txn, std::shared_ptr<sip::Message> req,
-                         std::string event, std::uint32_t expires);
-  void subscribeNew(simple::ServerTransaction txn, std::shared_ptr<sip::Message> req, std::string event,
-                    std::uint32_t expires);
+  /// `event`: the package's name (static storage); `eventId`: the Event id parameter.
+  void subscribeInDialog(simple::ServerTransaction txn, std::shared_ptr<sip::Message> req, std::string_view event,
+                         std::string eventId, std::uint32_t expires);
+  void subscribeNew(simple::ServerTransaction txn, std::shared_ptr<sip::Message> req, std::string_view event,
+                    std::string eventId, std::uint32_t expires);
   void accepted(const simple::ServerTransaction& txn, const sip::Message& req, const std::string& id,
                 const storage::Subscription& sub, std::uint32_t expires);
   void fanOut(std::string_view event, std::string_view aor);
