@@ -152,8 +152,8 @@ class MemorySubscriptionStore final : public SubscriptionStore {
     }
   };
 
-  // Heterogeneous lookup: records are found by their id view.
-  struct IdHash {
+  // Heterogeneous lookup: records by their id view, resources by a string_view.
+  struct ViewHash {
     using is_transparent = void;
     std::size_t operator()(std::string_view id) const { return std::hash<std::string_view>{}(id); }
     std::size_t operator()(const Record& r) const { return (*this)(r.id()); }
@@ -165,7 +165,7 @@ class MemorySubscriptionStore final : public SubscriptionStore {
     template <class A, class B>
     bool operator()(const A& a, const B& b) const { return idOf(a) == idOf(b); }
   };
-  using Set = std::unordered_set<Record, IdHash, IdEqual>;
+  using Set = std::unordered_set<Record, ViewHash, IdEqual>;
 
   void index(const Record& r, const Subscription& s) {
     byResource_[s.resource].push_back(&r);
@@ -173,7 +173,7 @@ class MemorySubscriptionStore final : public SubscriptionStore {
   }
   void unindex(const Record& r, const Subscription& s) { unindex(r, s.resource, s.watcher); }
   void unindex(const Record& r, std::string_view resource, std::string_view watcher) {
-    if (auto it = byResource_.find(std::string(resource)); it != byResource_.end()) {
+    if (auto it = byResource_.find(resource); it != byResource_.end()) {
       auto& list = it->second;
       if (auto p = std::find(list.begin(), list.end(), &r); p != list.end()) {
         *p = list.back();  // order of watchers does not matter
@@ -190,7 +190,8 @@ class MemorySubscriptionStore final : public SubscriptionStore {
   }
 
   Set records_;
-  std::unordered_map<std::string, std::vector<const Record*>> byResource_;  // node-based set: stable pointers
+  // node-based set: stable pointers; found by string_view without building a key
+  std::unordered_map<std::string, std::vector<const Record*>, ViewHash, std::equal_to<>> byResource_;
   std::unordered_map<std::size_t, std::uint32_t> byWatcher_;
 };
 
