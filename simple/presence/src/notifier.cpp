@@ -46,12 +46,6 @@ bool endsSubscription(int code) {
   }
 }
 
-std::string contactFor(std::string_view sentBy, sip::Transport t) {
-  std::string c = "<sip:";
-  c.append(sentBy).append(t == sip::Transport::Tcp ? ";transport=tcp>" : ">");
-  return c;
-}
-
 }  // namespace
 
 Notifier::Notifier(NotifyOptions options, simple::SipStack& stack, storage::SubscriptionStore& store,
@@ -188,7 +182,7 @@ void Notifier::accepted(const simple::ServerTransaction& txn, const sip::Message
                         const Subscription& sub, std::uint32_t expires) {
   sip::Message resp = txn.response(req, 200);  // never 202: the policy is "allow" (RFC 6665 §4.2.1.1)
   resp.addHeader(HeaderId::Expires, std::to_string(expires));
-  resp.addHeader(HeaderId::Contact, contactFor(options_.sentBy(txn.peer()), txn.peer().transport));
+  resp.addHeader(HeaderId::Contact, detail::contactFor(options_.sentBy(txn.peer()), txn.peer().transport));
   // RFC 3261 §12.1.1: a dialog-creating 2xx copies the Record-Route rows.
   if (req.to().tag().empty())
     for (const auto& h : req.headers())

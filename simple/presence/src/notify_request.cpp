@@ -16,6 +16,12 @@ std::string_view eventName(std::string_view resource) { return resource.substr(0
 
 }  // namespace
 
+std::string contactFor(std::string_view sentBy, sip::Transport transport) {
+  std::string c = "<sip:";
+  c.append(sentBy).append(transport == sip::Transport::Tcp ? ";transport=tcp>" : ">");
+  return c;
+}
+
 std::optional<sip::Peer> nextHop(const storage::Subscription& sub) {
   auto source = sip::parsePeer(sub.source);
   // RFC 3261 §12.2.1.1 with a loose-routing route set: the first Route is the
@@ -52,8 +58,7 @@ std::optional<sip::Message> buildNotify(const storage::Subscription& sub, const 
   row.assign(cseq, end).append(" NOTIFY");
   m.addHeader(HeaderId::CSeq, row);
   for (const auto& route : sub.routeSet) m.addHeader(HeaderId::Route, route);
-  row.assign("<sip:").append(sentBy).append(transport == sip::Transport::Tcp ? ";transport=tcp>" : ">");
-  m.addHeader(HeaderId::Contact, row);
+  m.addHeader(HeaderId::Contact, contactFor(sentBy, transport));
   row.assign(eventName(sub.resource));
   if (!sub.eventId.empty()) row.append(";id=").append(sub.eventId);
   m.addHeader(HeaderId::Event, row);

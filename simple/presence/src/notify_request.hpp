@@ -2,6 +2,7 @@
 #pragma once
 
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "parley/presence/notifier.hpp"
@@ -10,6 +11,10 @@
 #include "parley/storage/subscription_store.hpp"
 
 namespace parley::presence::detail {
+
+/// Our Contact in the dialog (200 to SUBSCRIBE, every NOTIFY): "<sip:host:port>",
+/// with ";transport=tcp" over TCP.
+[[nodiscard]] std::string contactFor(std::string_view sentBy, sip::Transport transport);
 
 /// Where a NOTIFY of `sub` goes: the first route when it names an IP address,
 /// else the source of the SUBSCRIBE; nullopt if neither is usable.
