@@ -69,6 +69,10 @@ constexpr std::array kTables{
     TableSpec{"presence", [](const toml::table* t, detail::ErrorList& e, Config& c) {
                 detail::readPresenceTable(t, e, c.presence);
               }},
+    // After "sip" (rows run in this order, not file order): [xmpp] is checked against c.sip.
+    TableSpec{"xmpp", [](const toml::table* t, detail::ErrorList& e, Config& c) {
+                detail::readXmppTable(t, e, c.sip, c.xmpp);
+              }},
 };
 
 void readRoot(const toml::table& root, detail::ErrorList& errors, Config& out) {

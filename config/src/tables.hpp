@@ -11,5 +11,8 @@ void readNodeTable(const toml::table* table, ErrorList& errors, NodeConfig& out)
 void readSipTable(const toml::table* table, ErrorList& errors, SipConfig& out);
 void readRegistrarTable(const toml::table* table, ErrorList& errors, RegistrarConfig& out);
 void readPresenceTable(const toml::table* table, ErrorList& errors, PresenceConfig& out);
+// Needs the [sip] result: some [xmpp] values are checked against, or default to, sip.domains.
+void readXmppTable(const toml::table* table, ErrorList& errors, const SipConfig& sip,
+                   XmppConfig& out);
 
 }  // namespace parley::config::detail

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -97,11 +98,38 @@ struct PresenceConfig {
   friend bool operator==(const PresenceConfig&, const PresenceConfig&) = default;
 };
 
+/// [xmpp]: the XEP-0114 external component and the SIP<->XMPP bridge.
+struct XmppConfig {
+  bool enabled = false;
+  std::string componentDomain = "sip.localhost"; ///< JID domain SIP users appear under; lower-case DNS name
+  /// The SIP domain those users belong to: default = componentDomain when it is one of
+  /// sip.domains, else sip.domains[0]; when given must be one of sip.domains. The loader
+  /// always fills it in; the initializer is what the defaults resolve to, so an empty file
+  /// still yields a default-constructed Config.
+  std::string sipDomain = "sip.localhost";
+  std::string serverHost = "127.0.0.1";  ///< from `server = "127.0.0.1:5347"`: IP literal only (no DNS on the event loop);
+  std::uint16_t serverPort = 5347;       ///< "[::1]:5347" for IPv6; port 1..65535 required
+  std::string secret;             ///< required (non-empty) when enabled; never logged
+  std::vector<std::string> domains{"localhost"};  ///< XMPP domains reached through the server: lower-case DNS names,
+                                  ///< non-empty, no duplicates, none equal to componentDomain or any sip.domains entry
+  std::chrono::milliseconds reconnectMin{500};    ///< `reconnect_min_ms` 10..60000
+  std::chrono::milliseconds reconnectMax{30000};  ///< `reconnect_max_ms` reconnectMin..600000
+  std::size_t maxQueuedStanzas = 10000;           ///< while the link is down (0..1000000)
+  std::size_t maxMessageBytes = 1300;             ///< a SIP MESSAGE built from XMPP larger than this -> policy-violation (RFC 7572 §6; 200..65535)
+  std::string messageType = "chat";               ///< `message_type`: "chat" | "normal" — the XMPP type of messages from SIP (RFC 7572 says normal; most clients show chat better)
+  std::chrono::seconds keepalive{60};             ///< `keepalive_s` whitespace keepalive interval 5..3600
+  /// `message_wait_ms` 0..450: how long a SIP MESSAGE into XMPP waits for the XMPP server to bounce
+  /// it (unknown user → a SIP error) before it is answered 202; 0 answers 202 at once.
+  std::chrono::milliseconds messageWait{300};
+  friend bool operator==(const XmppConfig&, const XmppConfig&) = default;
+};
+
 struct Config {
   NodeConfig node;
   SipConfig sip;
   RegistrarConfig registrar;
   PresenceConfig presence;
+  XmppConfig xmpp;
   std::string sourcePath;  ///< path or source name the config was loaded from
 
   friend bool operator==(const Config&, const Config&) = default;
