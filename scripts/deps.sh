@@ -26,7 +26,8 @@ PARLEY_BUILD_DEPS=(
 )
 
 # Extra tools for ./test.sh: sipp (integration tests), clang + its runtime (libFuzzer),
-# python3 (integration driver), iproute2/procps (ss, ps, pkill-free process checks).
+# python3 (integration driver), iproute2/procps (ss, ps, pkill-free process checks),
+# prosody + python3-slixmpp (XMPP integration tests: a real server and real clients).
 # shellcheck disable=SC2034
 PARLEY_TEST_DEPS=(
   sip-tester
@@ -35,6 +36,8 @@ PARLEY_TEST_DEPS=(
   libclang-rt-14-dev
   iproute2
   procps
+  prosody
+  python3-slixmpp
 )
 
 # parley_missing_packages PKG... : prints the packages that are not installed, one a line.

@@ -7,6 +7,9 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <gloox/tag.h>
+
+#include "parley/bridge/bridge.hpp"
 #include "parley/messaging/message_router.hpp"
 #include "parley/presence/notifier.hpp"
 #include "parley/presence/publisher.hpp"
@@ -17,8 +20,10 @@
 #include "parley/storage/memory_subscription_store.hpp"
 #include "parley/storage/publication_store.hpp"
 #include "parley/storage/registration_store.hpp"
+#include "parley/storage/roster_store.hpp"
 #include "parley/transport/loop_timer.hpp"
 #include "parley/transport/transports.hpp"
+#include "parley/xmpp/component.hpp"
 
 namespace parley::server {
 namespace asio = boost::asio;
@@ -32,6 +37,9 @@ sip::Transport toSip(config::Transport t) {
 simple::StackOptions stackOptions(const config::Config& cfg) {
   simple::StackOptions o;
   o.domains = cfg.sip.domains;
+  // The bridge's XMPP domains are Request-URI hosts we accept too: a SUBSCRIBE
+  // or MESSAGE to sip:bob@<xmpp domain> goes through the gateway (RFC 7247).
+  if (cfg.xmpp.enabled) o.domains.insert(o.domains.end(), cfg.xmpp.domains.begin(), cfg.xmpp.domains.end());
   for (const auto& l : cfg.sip.listen) o.localAddresses.push_back(l.host);
   o.serverHeader = "Parley/" PARLEY_VERSION;
   o.limits.maxMessageBytes = cfg.sip.maxMessageBytes;
@@ -55,6 +63,7 @@ presence::PublishOptions publishOptions(const config::Config& cfg) {
   o.expiry = {cfg.presence.minExpires, cfg.presence.maxExpires, cfg.presence.defaultExpires};
   o.maxBodyBytes = cfg.presence.maxBodyBytes;
   o.maxPublicationsPerPresentity = cfg.presence.maxPublicationsPerPresentity;
+  o.domains = cfg.sip.domains;
   return o;
 }
 
@@ -93,14 +102,89 @@ struct Node::Impl final : transport::Handler, txn::TransportSink {
     stack.registerMethod(publisher.registration());
     stack.registerMethod(notifier.registration());
     publisher.setListener([this](const presence::PublicationChange& change) { notifier.onPublication(change); });
+    if (cfg.xmpp.enabled) setUpXmpp();
     scheduleSweep(Clock::now());
   }
+
+  // The component and the bridge (issue: XMPP component and bridge). The
+  // bridge drives the notifier, the MESSAGE router and the component through
+  // BridgePorts; stanzas from the component reach it through xmppSink, which
+  // re-arms the loop timer afterwards like every other event source.
+  void setUpXmpp() {
+    const auto& x = cfg.xmpp;
+    bridge::BridgeOptions bo;
+    bo.componentDomain = x.componentDomain;
+    bo.sipDomain = x.sipDomain;
+    bo.xmppDomains = x.domains;
+    bo.messageType = x.messageType;
+    bo.maxMessageBytes = x.maxMessageBytes;
+    bo.messageWait = x.messageWait;
+    bridge::BridgePorts ports;
+    ports.composePresence = [this](const std::string& aor, std::function<void(pidf::PresenceDocument)> done) {
+      notifier.composePresence(aor, std::move(done));
+    };
+    ports.externalChanged = [this](std::string_view aor) { notifier.onExternalChange(aor); };
+    ports.originate = [this](messaging::MessageRouter::Outgoing out, messaging::MessageRouter::OriginateDone done) {
+      messages.originate(std::move(out), std::move(done));
+    };
+    ports.messageSize = [](const messaging::MessageRouter::Outgoing& out) {
+      return messaging::MessageRouter::estimatedSize(out);
+    };
+    ports.send = [this](std::unique_ptr<gloox::Tag> stanza) { return component->send(std::move(stanza)); };
+    ports.setTimer = [this](std::chrono::milliseconds after, std::function<void()> fire) {
+      return stack.setTimer(stack.now() + after, [fire = std::move(fire)](Clock::time_point) { fire(); });
+    };
+    ports.cancelTimer = [this](std::uint64_t id) { stack.cancelTimer(id); };
+    gateway = std::make_unique<bridge::Bridge>(std::move(bo), std::move(ports), roster, contactPresence,
+                                               logger("bridge"));
+    notifier.setExternal(gateway.get());
+    notifier.setPresenceObserver([this](std::string_view aor) { gateway->onSipPresenceChanged(aor); });
+
+    xmpp::ComponentOptions co;
+    co.domain = x.componentDomain;
+    co.host = x.serverHost;
+    co.port = x.serverPort;
+    co.secret = x.secret;
+    co.reconnectMin = x.reconnectMin;
+    co.reconnectMax = x.reconnectMax;
+    co.keepalive = x.keepalive;
+    co.maxQueued = x.maxQueuedStanzas;
+    co.softwareVersion = PARLEY_VERSION;
+    xmppSink.emplace(*this);
+    component = std::make_unique<xmpp::Component>(io, std::move(co), *xmppSink, logger("xmpp"));
+    component->onFatal([this](const std::string& reason) {
+      log->error("node.fatal reason=\"{}\"", reason);
+      exitCode = 1;
+      finish();
+    });
+  }
+
+  struct XmppSink final : xmpp::StanzaSink {
+    explicit XmppSink(Impl& i) : im(i) {}
+    void onStanza(const gloox::Tag& stanza) override {
+      im.gateway->onStanza(stanza);
+      im.timer.schedule(im.stack.nextDeadline());
+    }
+    void onLinkUp() override {
+      im.gateway->onLinkUp();
+      im.timer.schedule(im.stack.nextDeadline());
+    }
+    void onLinkDown() override { im.gateway->onLinkDown(); }
+    Impl& im;
+  };
 
   messaging::Options messagingOptions() {
     messaging::Options o;
     // Our sent-by for the Via of forwarded requests: the first listener of that
     // transport, as bound (port 0 resolved) — filled in by Node::start().
     o.sentBy = [this](const sip::Peer& to) { return sentByFor(to); };
+    if (cfg.xmpp.enabled) {
+      // MESSAGE to an XMPP domain: the bridge (RFC 7572); the rest stays ours.
+      o.domains = cfg.sip.domains;
+      o.foreign = [this](simple::ServerTransaction txn, sip::Message&& req) {
+        gateway->onSipMessage(std::move(txn), std::move(req));
+      };
+    }
     return o;
   }
 
@@ -205,6 +289,7 @@ struct Node::Impl final : transport::Handler, txn::TransportSink {
     signals.cancel(ignored);
     drainTimer.cancel();
     timer.schedule(std::nullopt);
+    if (component) component->stop();  // </stream:stream>, flushed before the loop ends
     transports.close();
     const auto t = transports.stats();
     const auto& s = stack.stats();
@@ -224,6 +309,12 @@ struct Node::Impl final : transport::Handler, txn::TransportSink {
   presence::Publisher publisher;
   storage::MemorySubscriptionStore subscriptions;
   presence::Notifier notifier;
+  storage::MemoryListStore<storage::RosterItem> roster;
+  storage::MemoryListStore<storage::ContactResource> contactPresence;
+  std::unique_ptr<bridge::Bridge> gateway;
+  std::optional<XmppSink> xmppSink;
+  std::unique_ptr<xmpp::Component> component;
+  int exitCode = 0;
   std::vector<transport::LocalEndpoint> endpoints;  // as bound, by listener index
   transport::LoopTimer timer;
   asio::signal_set signals;
@@ -243,6 +334,7 @@ tl::expected<void, std::string> Node::start() {
     if (!r) return tl::unexpected("cannot listen on " + l.text + ": " + r.error());
   }
   impl_->endpoints = impl_->transports.endpoints();
+  if (impl_->component) impl_->component->start();  // connects once the loop runs
   return {};
 }
 
@@ -254,7 +346,7 @@ int Node::run() {
   im.log->info("node.ready node={} listeners={} domains={}", im.cfg.node.id, im.cfg.sip.listen.size(),
                fmt::join(im.cfg.sip.domains, ","));
   im.io.run();
-  return 0;
+  return im.exitCode;
 }
 
 void Node::requestStop() {

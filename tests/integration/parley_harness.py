@@ -253,6 +253,22 @@ class Parleyd:
         with self._cond:
             return list(self._lines)
 
+    def wait_log(self, pattern: str, timeout: float = 10.0, since: int = 0) -> str:
+        """The first output line from index `since` on matching regex `pattern`, waiting up to
+        `timeout` s (TestFailure with the log tail otherwise). len(lines()) is a `since` mark."""
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for line in self._lines[since:]:
+                    if rx.search(line):
+                        return line
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TestFailure(f"parleyd did not log /{pattern}/ within {timeout:.0f} s\n"
+                                      + self.log_tail())
+                self._cond.wait(timeout=min(left, 0.2))
+
     def log_tail(self, lines: int = 40) -> str:
         with self._cond:
             tail = self._lines[-lines:]

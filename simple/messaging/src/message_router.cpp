@@ -7,6 +7,8 @@
 
 #include "parley/sip/header_values.hpp"
 #include "parley/sip/random.hpp"
+#include "parley/sip/response.hpp"
+#include "parley/sip/serializer.hpp"
 
 namespace parley::messaging {
 using sip::HeaderId;
@@ -42,28 +44,54 @@ int rank(int code) {
   return code / 100 * 1000 + code;  // else the lowest class, then the lowest code
 }
 
+}  // namespace
+
+namespace detail {
+
 // The state of one forked MESSAGE, shared by its branches' callbacks (which
 // capture only this pointer, so std::function keeps them without allocating).
+// It ends in one of two ways: relayed to the caller's server transaction
+// (handle()), or reported to the originator's callback (originate()).
 struct Fork {
   simple::SipStack& stack;
   MessageRouter::Stats& stats;
-  simple::ServerTransaction txn;
-  sip::Message req;
+  sip::Message req;       // what every branch copies: the caller's request, or the one we built
+  int branchMaxForwards;  // the caller's − 1 (§16.6 step 3), or 70 when we are the UAC
+  std::optional<simple::ServerTransaction> txn;
+  MessageRouter::OriginateDone done;
   std::size_t pending = 0;
   bool answered = false;
   int bestCode = 0;  // best final non-2xx so far (0: none)
   std::string bestReason;
   simple::SipStack::TimerId deadline = 0;
-  Fork(simple::SipStack& s, MessageRouter::Stats& st, simple::ServerTransaction t, sip::Message&& r)
-      : stack(s), stats(st), txn(std::move(t)), req(std::move(r)) {}
+
+  Fork(simple::SipStack& s, MessageRouter::Stats& st, sip::Message&& r, int maxForwards)
+      : stack(s), stats(st), req(std::move(r)), branchMaxForwards(maxForwards) {}
 };
+
+}  // namespace detail
+
+namespace {
+using detail::Fork;
+
+// Ends the fork with `code`: our server transaction answers the caller (a
+// branch's best non-2xx goes out as our own response with its status), or the
+// originator hears it.
+void finish(Fork& fork, int code, std::string_view reason = {}) {
+  fork.answered = true;
+  if (fork.txn) return fork.txn->respond(fork.req, code, reason);
+  // Moved out first: the callback may start another originate() or drop the
+  // last other reference to whatever it captured.
+  auto done = std::move(fork.done);
+  fork.done = nullptr;
+  done(code, reason.empty() ? sip::reasonPhrase(code) : reason);
+}
 
 // Ends a fork that had no 2xx: the best final seen, else 480.
 void finishWithoutSuccess(Fork& fork) {
-  fork.answered = true;
-  if (fork.bestCode != 0) return fork.txn.respond(fork.req, fork.bestCode, fork.bestReason);
+  if (fork.bestCode != 0) return finish(fork, fork.bestCode, fork.bestReason);
   ++fork.stats.unavailable;
-  fork.txn.respond(fork.req, 480);
+  finish(fork, 480);
 }
 
 // `via`, parsed from `from`, with its views moved to `to`: a copy of `from` in
@@ -94,11 +122,11 @@ sip::Via rebased(sip::Via via, std::string_view from, std::string_view to, std::
 
 // The request for one branch (RFC 3261 §16.6): the contact as Request-URI, our
 // Via on top, the binding's Path as Route, then the caller's rows in order,
-// Max-Forwards − 1 last; or nullopt when the contact cannot be a Request-URI.
+// `maxForwards` last; or nullopt when the contact cannot be a Request-URI.
 // Built as a Message (no text round trip): the client transaction reads the
 // cached top Via and the method, the serializer the rows. From/To stay
 // uncached: nothing on the client side reads them.
-std::optional<sip::Message> branchRequest(const sip::Message& req, const storage::Binding& b,
+std::optional<sip::Message> branchRequest(const sip::Message& req, int maxForwards, const storage::Binding& b,
                                           const MessageRouter::OurVia& via) {
   auto uri = sip::parseUri(b.contact);
   // A SIP Request-URI may not carry ?headers (RFC 3261 §19.1.1), as the parser insists.
@@ -118,8 +146,7 @@ std::optional<sip::Message> branchRequest(const sip::Message& req, const storage
     copyRow(out, h);
   }
   char hops[8];
-  const int mf = req.maxForwards() < 0 ? 69 : req.maxForwards() - 1;  // 483 was sent for 0
-  const auto [hopsEnd, ec] = std::to_chars(hops, hops + sizeof hops, mf);
+  const auto [hopsEnd, ec] = std::to_chars(hops, hops + sizeof hops, maxForwards);
   out.addHeader(HeaderId::MaxForwards, std::string_view(hops, static_cast<std::size_t>(hopsEnd - hops)));
   out.setBody(req.body());  // the serializer writes Content-Length from it
   cacheCallIdAndCSeq(out);
@@ -162,6 +189,83 @@ std::optional<sip::Message> withoutOurVia(const sip::Message& resp, const sip::M
   return out;
 }
 
+// Ends the fork with the first 2xx: relayed without our Via, or reported.
+void succeed(Fork& fork, const sip::Message& resp) {
+  fork.answered = true;
+  fork.stack.cancelTimer(fork.deadline);
+  if (!fork.txn) {
+    ++fork.stats.delivered;
+    return finish(fork, resp.statusCode(), resp.statusLine().reason);
+  }
+  if (auto relayed = withoutOurVia(resp, fork.req)) {
+    ++fork.stats.delivered;
+    return fork.txn->respond(std::move(*relayed));
+  }
+  fork.txn->respond(fork.req, 502, "Bad Gateway");  // a 2xx we cannot relay
+}
+
+bool isIpv4Literal(std::string_view host) {
+  return !host.empty() && host.find_first_not_of("0123456789.") == std::string_view::npos;
+}
+
+// ASCII only, whatever the locale.
+bool isAlnum(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+// RFC 3261 §25.1 `word`, the characters of a Call-ID (callid = word ["@" word]).
+bool isCallId(std::string_view id) {
+  static constexpr std::string_view kWordPunctuation = "-.!%*_+`'~()<>:\\\"/[]?{}";
+  if (id.empty() || id.front() == '@' || id.back() == '@') return false;
+  bool at = false;
+  for (const char c : id) {
+    if (c == '@') {
+      if (at) return false;
+      at = true;
+    } else if (!isAlnum(c) && kWordPunctuation.find(c) == std::string_view::npos) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// `name` as an RFC 3261 quoted-string: DQUOTE and backslash escaped; control
+// characters (which qdtext lacks and CR/LF would end the row) become spaces.
+void appendQuoted(std::string& out, std::string_view name) {
+  out.push_back('"');
+  for (const char c : name) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') out.push_back('\\');
+    out.push_back(u < 0x20 || u == 0x7f ? ' ' : c);
+  }
+  out.push_back('"');
+}
+
+// Rows originate() writes itself, or that have no place in a MESSAGE (no
+// Contact: it creates no dialog, RFC 3428 §4); Other has no name to write.
+bool isReservedRow(HeaderId id) {
+  switch (id) {
+    case HeaderId::Other:
+    case HeaderId::Via:
+    case HeaderId::Route:
+    case HeaderId::RecordRoute:
+    case HeaderId::From:
+    case HeaderId::To:
+    case HeaderId::CallId:
+    case HeaderId::CSeq:
+    case HeaderId::MaxForwards:
+    case HeaderId::ContentType:
+    case HeaderId::ContentLength:
+    case HeaderId::Contact:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// No CR, LF or NUL: a value that cannot end its row early.
+bool isOneRow(std::string_view value) {
+  return value.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+}
+
 }  // namespace
 
 MessageRouter::MessageRouter(Options options, simple::SipStack& stack, registrar::Registrar& registrar)
@@ -189,36 +293,114 @@ const MessageRouter::OurVia* MessageRouter::ourVia(const sip::Peer& hop) {
   return &v;
 }
 
+bool MessageRouter::isForeign(const sip::Uri& uri) const {
+  // The core lets through only our domains, our own addresses and (for the
+  // bridge) the domains it routes elsewhere: a literal is one of ours.
+  if (options_.domains.empty() || !uri.isSip() || uri.hostIsIpv6() || isIpv4Literal(uri.host)) return false;
+  std::string_view host = uri.host;
+  if (!host.empty() && host.back() == '.') host.remove_suffix(1);  // an absolute FQDN
+  for (const auto& domain : options_.domains)
+    if (sip::iequals(domain, host)) return false;
+  return true;
+}
+
 void MessageRouter::handle(simple::ServerTransaction txn, sip::Message&& req) {
-  const std::string aor = sip::addressOfRecord(req.requestLine().uri);
-  if (aor.empty()) return txn.respond(req, 404);
+  const bool foreign = isForeign(req.requestLine().uri);
+  if (foreign && !options_.foreign) return txn.respond(req, req.maxForwards() == 0 ? 483 : 404);
+  const std::string aor = foreign ? std::string() : sip::addressOfRecord(req.requestLine().uri);
+  if (!foreign && aor.empty()) return txn.respond(req, 404);
   if (req.body().size() > options_.maxBodyBytes) return txn.respond(req, 413);
   if (req.maxForwards() == 0) return txn.respond(req, 483);
+  if (foreign) return options_.foreign(std::move(txn), std::move(req));
 
-  auto fork = std::make_shared<Fork>(stack_, stats_, std::move(txn), std::move(req));
+  const int maxForwards = req.maxForwards() < 0 ? 69 : req.maxForwards() - 1;  // 483 was sent for 0
+  auto fork = std::make_shared<Fork>(stack_, stats_, std::move(req), maxForwards);
+  fork->txn.emplace(std::move(txn));
+  startFork(std::move(fork), aor);
+}
+
+std::optional<sip::Message> MessageRouter::buildRequest(const Outgoing& msg) {
+  auto to = sip::parseUri(msg.to);
+  // A SIP Request-URI may not carry ?headers (RFC 3261 §19.1.1).
+  if (!to || !to->isSip() || !to->headers.empty()) return std::nullopt;
+  if (!msg.callId.empty() && !isCallId(msg.callId)) return std::nullopt;
+  if (msg.cseq >= (std::uint32_t{1} << 31)) return std::nullopt;  // §8.1.1.5
+  if (!isOneRow(msg.contentType)) return std::nullopt;
+  for (const auto& [id, value] : msg.headers)
+    if (isReservedRow(id) || !isOneRow(value)) return std::nullopt;
+
+  sip::Message m = sip::Message::request(sip::Method::Message, {}, *to);
+  m.addHeader(HeaderId::MaxForwards, "70");
+
+  // To and From: each parsed back from its own row, which must give the URI
+  // we were handed (no '>' or the like that would end the name-addr early).
+  std::string row = "<";
+  row.append(msg.to).append(">");
+  m.addHeader(HeaderId::To, row);
+  auto toRow = sip::parseNameAddr(m.headers().back().value);
+  if (!toRow || toRow->uriText != msg.to || !toRow->params.empty()) return std::nullopt;
+  m.setTo(*toRow);
+
+  row.clear();
+  if (!msg.fromDisplay.empty()) {
+    appendQuoted(row, msg.fromDisplay);
+    row.push_back(' ');
+  }
+  row.append("<").append(msg.from).append(">;tag=").append(sip::newTag());
+  m.addHeader(HeaderId::From, row);
+  auto fromRow = sip::parseNameAddr(m.headers().back().value);
+  if (!fromRow || fromRow->uriText != msg.from || fromRow->params.size() != 1) return std::nullopt;
+  m.setFrom(*fromRow);
+
+  m.addHeader(HeaderId::CallId, msg.callId.empty() ? sip::randomHex(16) : msg.callId);
+  char cseq[24];
+  const auto [cseqEnd, ec] = std::to_chars(cseq, cseq + sizeof cseq, msg.cseq);
+  row.assign(cseq, cseqEnd).append(" MESSAGE");
+  m.addHeader(HeaderId::CSeq, row);
+  if (!msg.contentType.empty()) m.addHeader(HeaderId::ContentType, msg.contentType);
+  for (const auto& [id, value] : msg.headers) m.addHeader(id, value);
+  m.setBody(msg.body);
+  cacheCallIdAndCSeq(m);
+  return m;
+}
+
+std::size_t MessageRouter::estimatedSize(const Outgoing& msg) {
+  auto built = buildRequest(msg);
+  return built ? sip::serialize(*built).size() : 0;
+}
+
+void MessageRouter::originate(Outgoing msg, OriginateDone done) {
+  auto req = buildRequest(msg);
+  if (!req) return done(400, sip::reasonPhrase(400));
+  const std::string aor = sip::addressOfRecord(req->requestLine().uri);
+  if (aor.empty()) return done(404, sip::reasonPhrase(404));
+  if (req->body().size() > options_.maxBodyBytes) return done(413, sip::reasonPhrase(413));
+
+  // We are the UAC: the branches carry our Via alone and a fresh Max-Forwards.
+  auto fork = std::make_shared<Fork>(stack_, stats_, std::move(*req), 70);
+  fork->done = std::move(done);
+  startFork(std::move(fork), aor);
+}
+
+void MessageRouter::startFork(std::shared_ptr<Fork> fork, const std::string& aor) {
   registrar_.lookup(aor, [this, fork](tl::expected<storage::Bindings, storage::StoreError> found) {
-    if (!found) return fork->txn.respondUnavailable(fork->req);
+    if (!found) {
+      if (fork->txn) return fork->txn->respondUnavailable(fork->req);
+      return finish(*fork, 503);
+    }
     for (const storage::Binding& b : *found) {
       auto hop = nextHop(b);
       if (!hop) continue;
       const OurVia* via = ourVia(*hop);
       if (!via) continue;
-      auto forwarded = branchRequest(fork->req, b, *via);
+      auto forwarded = branchRequest(fork->req, fork->branchMaxForwards, b, *via);
       if (!forwarded) continue;
       ++fork->pending;
       ++stats_.forwarded;
       auto sent = stack_.sendRequest(std::move(*forwarded), *hop, [fork](const sip::Message* resp) {
         --fork->pending;
         if (fork->answered) return;
-        if (resp && resp->statusCode() < 300) {  // the first 2xx wins
-          fork->answered = true;
-          fork->stack.cancelTimer(fork->deadline);
-          if (auto relayed = withoutOurVia(*resp, fork->req)) {
-            ++fork->stats.delivered;
-            return fork->txn.respond(std::move(*relayed));
-          }
-          return fork->txn.respond(fork->req, 502, "Bad Gateway");  // a 2xx we cannot relay
-        }
+        if (resp && resp->statusCode() < 300) return succeed(*fork, *resp);  // the first 2xx wins
         if (resp && (fork->bestCode == 0 || rank(resp->statusCode()) < rank(fork->bestCode))) {
           fork->bestCode = resp->statusCode();
           fork->bestReason = std::string(resp->statusLine().reason);

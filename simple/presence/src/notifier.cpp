@@ -19,6 +19,7 @@ tl::unexpected<StoreError> refuse(int code, std::string reason = {}) {
 }
 
 std::string_view eventOf(std::string_view resource) { return resource.substr(0, resource.find(' ')); }
+std::string_view aorOf(std::string_view resource) { return resource.substr(resource.find(' ') + 1); }
 
 // RFC 6665 §4.2.1.1 / RFC 3856 §6.7: the body type the package sends must be
 // acceptable. An Accept header with no value accepts no body at all.
@@ -97,6 +98,12 @@ void Notifier::subscribeNew(simple::ServerTransaction txn, std::shared_ptr<sip::
                             std::string eventId, std::uint32_t expires) {
   const std::string aor = sip::addressOfRecord(req->requestLine().uri);
   if (aor.empty()) return txn.respond(*req, 404);
+  // The other world has presence, not dialog state (RFC 8048 bridges presence only).
+  if (external_ != nullptr && event != "presence" && external_->owns(aor)) {
+    sip::Message resp = txn.response(*req, 489);
+    resp.addHeader(HeaderId::AllowEvents, "presence");
+    return txn.respond(std::move(resp));
+  }
   // RFC 6665 §4.1.2.1 / RFC 3261 §12.1.1: the Contact is the remote target.
   const auto contacts = req->list(HeaderId::Contact);
   if (contacts.empty()) return txn.respond(*req, 400, "Missing Contact");
@@ -189,6 +196,14 @@ void Notifier::accepted(const simple::ServerTransaction& txn, const sip::Message
       if (h.id == HeaderId::RecordRoute) resp.addHeader(HeaderId::RecordRoute, h.value);
   txn.respond(std::move(resp));
 
+  const bool external = isExternal(sub);
+  if (external) {
+    using Watch = ExternalPresence::Watch;
+    const bool fresh = req.to().tag().empty();
+    external_->watching(sub.watcher, aorOf(sub.resource),
+                        expires > 0 ? (fresh ? Watch::Subscribe : Watch::Refresh)
+                                    : (fresh ? Watch::Fetch : Watch::Unsubscribe));
+  }
   if (expires > 0) {
     armExpiry(id, sub.expires);
     return notify(id, nullptr);  // RFC 6665 §4.2.1.2: a NOTIFY right after every 2xx
@@ -196,6 +211,7 @@ void Notifier::accepted(const simple::ServerTransaction& txn, const sip::Message
   // Unsubscribe or fetch: the record is gone; one last NOTIFY with the state.
   watches_.erase(id);
   ++stats_.unsubscribed;
+  if (external) return sendExternal(id, sub, true);
   compose(sub.resource, [this, id, sub](std::shared_ptr<const NotifyBody> body) {
     send(id, sub, *body, "terminated;reason=timeout");
   });
@@ -232,6 +248,7 @@ void Notifier::notify(const std::string& id, std::shared_ptr<const NotifyBody> b
           return "active;expires=" + std::to_string(std::max<std::int64_t>(left.count(), 0));
         };
         if (body) return send(id, *r, *body, state(*r));
+        if (isExternal(*r)) return sendExternal(id, *r, false);
         compose(r->resource, [this, id, sub = *r, state](std::shared_ptr<const NotifyBody> b) {
           send(id, sub, *b, state(sub));
         });
@@ -254,6 +271,32 @@ void Notifier::send(const std::string& id, const Subscription& sub, const Notify
     ++stats_.notifyFailures;
     if (auto* w = watches_.find(id)) w->inFlight = false;
   }
+}
+
+bool Notifier::isExternal(const Subscription& sub) const {
+  return external_ != nullptr && external_->owns(aorOf(sub.resource));
+}
+
+void Notifier::sendExternal(const std::string& id, const Subscription& sub, bool terminal) {
+  external_->state(sub.watcher, aorOf(sub.resource), [this, id, sub, terminal](ExternalPresence::State s) {
+    using Authorization = ExternalPresence::Authorization;
+    NotifyBody body;  // pending, rejected, or nothing known yet: no body (RFC 8048 §5.3.1)
+    if (s.authorization == Authorization::Active && !s.pidf.empty()) {
+      body.contentType = findPackage("presence")->contentType;
+      body.text = std::move(s.pidf);
+    }
+    if (s.authorization == Authorization::Rejected) {
+      send(id, sub, body, "terminated;reason=rejected");
+      if (terminal) return;
+      ++stats_.ended;
+      return drop(id);
+    }
+    if (terminal) return send(id, sub, body, "terminated;reason=timeout");
+    const auto left = std::chrono::ceil<std::chrono::seconds>(sub.expires - options_.wallClock());
+    std::string state = s.authorization == Authorization::Active ? "active;expires=" : "pending;expires=";
+    state.append(std::to_string(std::max<std::int64_t>(left.count(), 0)));
+    send(id, sub, body, state);
+  });
 }
 
 void Notifier::onNotifyResult(const std::string& id, const sip::Message* resp) {
@@ -343,6 +386,7 @@ void Notifier::expire(const std::string& id) {
         }
         watches_.erase(id);
         ++stats_.expired;
+        if (isExternal(*r)) return sendExternal(id, *r, true);
         compose(r->resource, [this, id, sub = *r](std::shared_ptr<const NotifyBody> body) {
           send(id, sub, *body, "terminated;reason=timeout");  // RFC 6665 §4.2.2
         });
@@ -362,6 +406,14 @@ void Notifier::fanOut(std::string_view event, std::string_view aor) {
   notifyResource(Publisher::key(event, aor));
   // The PBX's dialog state is also the hook state in the presence document.
   if (event == "dialog") notifyResource(Publisher::key("presence", aor));
+  if (observer_) observer_(aor);
+}
+
+void Notifier::onExternalChange(std::string_view aor) {
+  store_.watchers(Publisher::key("presence", aor), options_.wallClock(), [this](auto ids) {
+    if (!ids) return;
+    for (const auto& id : *ids) notify(id, nullptr);  // each asks the source for its own watcher's state
+  });
 }
 
 void Notifier::notifyResource(const std::string& resource) {

@@ -56,15 +56,21 @@ void Notifier::compose(const std::string& resource, std::function<void(std::shar
     });
     return;
   }
+  composePresence(aor, [done = std::move(done)](pidf::PresenceDocument doc) {
+    auto body = std::make_shared<NotifyBody>();
+    body->contentType = kPidfType;
+    body->text = pidf::serializePidf(doc);
+    done(std::move(body));
+  });
+}
+
+void Notifier::composePresence(const std::string& aor, std::function<void(pidf::PresenceDocument)> done) {
   publisher_.lookup("presence", aor, [this, aor, done = std::move(done)](auto presence) mutable {
     publisher_.lookup("dialog", aor, [this, aor, done = std::move(done), presence = std::move(presence)](auto dialogs) {
       if (presence) armPublicationExpiry("presence", aor, *presence);
       if (dialogs) armPublicationExpiry("dialog", aor, *dialogs);
       const auto hook = pidf::hookState(pidf::composeDialogInfo(aor, dialogDocuments(dialogs)));
-      auto body = std::make_shared<NotifyBody>();
-      body->contentType = kPidfType;
-      body->text = pidf::serializePidf(pidf::composePresence(aor, presenceDocuments(presence), hook));
-      done(std::move(body));
+      done(pidf::composePresence(aor, presenceDocuments(presence), hook));
     });
   });
 }

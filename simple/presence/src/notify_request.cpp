@@ -63,6 +63,7 @@ std::optional<sip::Message> buildNotify(const storage::Subscription& sub, const 
   if (!sub.eventId.empty()) row.append(";id=").append(sub.eventId);
   m.addHeader(HeaderId::Event, row);
   m.addHeader(HeaderId::SubscriptionState, subscriptionState);
+  if (body.contentType.empty()) return m;  // pending / rejected: no body (RFC 6665 §4.2.1.2)
   m.addHeader(HeaderId::ContentType, body.contentType);
   if (body.versionAt == std::string::npos) {
     m.setBody(body.text);

@@ -65,6 +65,12 @@ void Publisher::handle(simple::ServerTransaction txn, sip::Message&& request) {
   // 1. The presentity.
   const std::string aor = sip::addressOfRecord(req->requestLine().uri);
   if (aor.empty()) return reply(404);
+  if (!options_.domains.empty() && !req->requestLine().uri.hostIsIpv6()) {
+    const std::string host = aor.substr(aor.rfind('@') + 1);
+    const bool ipv4 = !host.empty() && host.find_first_not_of("0123456789.") == std::string::npos;
+    if (!ipv4 && std::find(options_.domains.begin(), options_.domains.end(), host) == options_.domains.end())
+      return reply(403, "Presentity Not Served Here");
+  }
 
   // 2. The event package.
   const auto eventHeader = req->header(HeaderId::Event);

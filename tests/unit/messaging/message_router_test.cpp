@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
+#include <utility>
+#include <vector>
+
 #include "parley/sip/parser.hpp"
 #include "parley/sip/response.hpp"
 #include "parley/sip/serializer.hpp"
@@ -30,7 +34,10 @@ class MessageRouterTest : public ::testing::Test {
   }
   simple::StackOptions stackOptions() {
     simple::StackOptions o;
-    o.domains = {"sip.localhost"};
+    // xmpp.example: a bridged domain, which the core lets through for the
+    // bridge; the literals: our own addresses, whose users we serve too.
+    o.domains = {"sip.localhost", "xmpp.example"};
+    o.localAddresses = {"127.0.0.1", "::1"};
     o.clock = [this] { return now_; };
     return o;
   }
@@ -95,6 +102,15 @@ class MessageRouterTest : public ::testing::Test {
   storage::MemoryListStore<storage::Binding> store_;
   registrar::Registrar registrar_;
   MessageRouter router_;
+  std::optional<MessageRouter> bridge_;
+
+  // A router with `options` (and router_'s sent-by) in router_'s place for MESSAGE.
+  MessageRouter& useRouter(Options options) {
+    options.sentBy = [this](const sip::Peer&) { return sentBy_; };
+    bridge_.emplace(std::move(options), stack_, registrar_);
+    stack_.registerMethod(bridge_->registration());
+    return *bridge_;
+  }
 };
 
 TEST_F(MessageRouterTest, ForksToEveryBindingAndRelaysTheFirst2xx) {
@@ -350,6 +366,277 @@ TEST_F(MessageRouterTest, AContactThatCannotBeARequestUriIsSkipped) {
   receive(message(), kSender);
   ASSERT_EQ(sink_.sent.size(), 1u);
   EXPECT_EQ(sink_.sent[0].to, kPhone2);
+}
+
+// --- foreign domains (the XMPP bridge) -------------------------------------------
+
+struct ForeignCalls {
+  std::vector<std::pair<simple::ServerTransaction, sip::Message>> calls;
+  Options options(std::vector<std::string> domains = {"sip.localhost"}) {
+    Options o;
+    o.maxBodyBytes = 4096;
+    o.domains = std::move(domains);
+    o.foreign = [this](simple::ServerTransaction txn, sip::Message&& req) { calls.emplace_back(std::move(txn), std::move(req)); };
+    return o;
+  }
+};
+
+TEST_F(MessageRouterTest, AForeignMessageGoesToTheHandlerUntouched) {
+  ForeignCalls foreign;
+  useRouter(foreign.options());
+  receive(message("hi juliet", "sip:juliet@xmpp.example"), kSender);
+  ASSERT_EQ(foreign.calls.size(), 1u);
+  EXPECT_TRUE(sink_.sent.empty()) << "the handler answers";
+  const sip::Message& req = foreign.calls[0].second;
+  EXPECT_EQ(req.requestLine().uriText, "sip:juliet@xmpp.example");
+  EXPECT_EQ(req.body(), "hi juliet");
+  EXPECT_EQ(req.maxForwards(), 70);
+  EXPECT_EQ(req.topVia().branch, "z9hG4bK-msg1");
+  EXPECT_EQ(req.from().tag(), "b1");
+  foreign.calls[0].first.respond(req, 202);
+  ASSERT_EQ(sink_.sent.size(), 1u);
+  EXPECT_EQ(sink_.sent[0].to, kSender);
+  EXPECT_EQ(parse(sink_.sent[0].bytes).statusCode(), 202);
+  EXPECT_EQ(bridge_->stats().forwarded, 0u);
+  EXPECT_EQ(stack_.inFlight(), 0u);
+}
+
+TEST_F(MessageRouterTest, ForeignHostsCompareCaseInsensitively) {
+  ForeignCalls foreign;
+  useRouter(foreign.options());
+  receive(message("hi", "sip:juliet@XMPP.Example"), kSender);
+  EXPECT_EQ(foreign.calls.size(), 1u);
+  receive(renumbered(message("hi", "sip:alice@SIP.Localhost"), '2'), kSender);
+  EXPECT_EQ(foreign.calls.size(), 1u) << "a served domain in capitals is still ours";
+  ASSERT_EQ(sink_.sent.size(), 1u);
+  EXPECT_EQ(parse(sink_.sent[0].bytes).statusCode(), 480);
+}
+
+TEST_F(MessageRouterTest, AForeignMessageStillGets413And483) {
+  ForeignCalls foreign;
+  useRouter(foreign.options());
+  receive(message(std::string(5000, 'x'), "sip:juliet@xmpp.example"), kSender);
+  ASSERT_EQ(sink_.sent.size(), 1u);
+  EXPECT_EQ(parse(sink_.sent[0].bytes).statusCode(), 413);
+  std::string req = renumbered(message("hi", "sip:juliet@xmpp.example"), '2');
+  req.replace(req.find("Max-Forwards: 70"), 16, "Max-Forwards: 0");
+  receive(req, kSender);
+  ASSERT_EQ(sink_.sent.size(), 2u);
+  EXPECT_EQ(parse(sink_.sent[1].bytes).statusCode(), 483);
+  EXPECT_TRUE(foreign.calls.empty());
+}
+
+TEST_F(MessageRouterTest, IpLiteralsAndServedDomainsAreNotForeign) {
+  ForeignCalls foreign;
+  MessageRouter& router = useRouter(foreign.options());
+  receive(message("hi", "sip:alice@127.0.0.1"), kSender);
+  receive(renumbered(message("hi", "sip:alice@[::1]"), '2'), kSender);
+  ASSERT_EQ(sink_.sent.size(), 2u);
+  EXPECT_EQ(parse(sink_.sent[0].bytes).statusCode(), 480);  // routed: a user of ours without a binding
+  EXPECT_EQ(parse(sink_.sent[1].bytes).statusCode(), 480);
+  sink_.sent.clear();
+  registerPhone(kPhone1, "sip:alice@192.0.2.21:5062", 1);
+  receive(renumbered(message(), '3'), kSender);
+  ASSERT_EQ(sink_.sent.size(), 1u);
+  EXPECT_EQ(sink_.sent[0].to, kPhone1);
+  EXPECT_EQ(router.stats().forwarded, 1u);
+  EXPECT_TRUE(foreign.calls.empty());
+}
+
+TEST_F(MessageRouterTest, WithoutDomainsNothingIsForeign) {
+  ForeignCalls foreign;
+  useRouter(foreign.options({}));
+  receive(message("hi", "sip:juliet@xmpp.example"), kSender);
+  EXPECT_TRUE(foreign.calls.empty());
+  ASSERT_EQ(sink_.sent.size(), 1u);
+  EXPECT_EQ(parse(sink_.sent[0].bytes).statusCode(), 480);  // routed as before: no binding
+}
+
+TEST_F(MessageRouterTest, AForeignMessageWithoutAHandlerGets404) {
+  Options o;
+  o.domains = {"sip.localhost"};
+  useRouter(std::move(o));
+  receive(message("hi", "sip:juliet@xmpp.example"), kSender);
+  ASSERT_EQ(sink_.sent.size(), 1u);
+  EXPECT_EQ(parse(sink_.sent[0].bytes).statusCode(), 404);
+}
+
+// --- originate (the bridge as UAC) --------------------------------------------------
+
+struct Outcome {
+  std::vector<std::pair<int, std::string>> calls;
+  MessageRouter::OriginateDone callback() {
+    return [this](int code, std::string_view reason) { calls.emplace_back(code, std::string(reason)); };
+  }
+};
+
+MessageRouter::Outgoing outgoing() {
+  MessageRouter::Outgoing m;
+  m.from = "sip:juliet@xmpp.example;gr=balcony";
+  m.fromDisplay = "Juliet \"J\" Capulet";
+  m.to = "sip:alice@sip.localhost";
+  m.callId = "thread-42@xmpp.example";
+  m.cseq = 7;
+  m.body = "wherefore art thou";
+  m.headers = {{sip::HeaderId::Subject, "balcony"}, {sip::HeaderId::ContentLanguage, "en"}};
+  return m;
+}
+
+TEST_F(MessageRouterTest, OriginateWithoutABindingReports480AtOnce) {
+  Outcome outcome;
+  router_.originate(outgoing(), outcome.callback());
+  EXPECT_EQ(outcome.calls, (std::vector<std::pair<int, std::string>>{{480, "Temporarily Unavailable"}}));
+  EXPECT_TRUE(sink_.sent.empty());
+  EXPECT_EQ(router_.stats().unavailable, 1u);
+}
+
+TEST_F(MessageRouterTest, OriginateBuildsTheRequestOfRfc3261Section811) {
+  registerPhone(kPhone1, "sip:alice@192.0.2.21:5062", 1);
+  Outcome outcome;
+  router_.originate(outgoing(), outcome.callback());
+  ASSERT_EQ(sink_.sent.size(), 1u);
+  EXPECT_EQ(sink_.sent[0].to, kPhone1);
+  auto req = parse(sink_.sent[0].bytes);
+  EXPECT_EQ(req.requestLine().uriText, "sip:alice@192.0.2.21:5062");
+  EXPECT_EQ(req.method(), sip::Method::Message);
+  EXPECT_EQ(req.list(sip::HeaderId::Via).size(), 1u) << "we are the UAC: our Via alone";
+  EXPECT_EQ(req.topVia().host, "198.51.100.1");
+  EXPECT_EQ(req.maxForwards(), 70);
+  EXPECT_EQ(req.header(sip::HeaderId::To), "<sip:alice@sip.localhost>");
+  EXPECT_TRUE(req.to().tag().empty());
+  EXPECT_EQ(req.from().displayName, R"(Juliet \"J\" Capulet)");
+  EXPECT_EQ(req.from().uriText, "sip:juliet@xmpp.example;gr=balcony");
+  EXPECT_EQ(req.from().tag().size(), 16u);
+  EXPECT_EQ(req.callId(), "thread-42@xmpp.example");
+  EXPECT_EQ(req.cseq().number, 7u);
+  EXPECT_EQ(req.cseq().method, sip::Method::Message);
+  EXPECT_EQ(req.header(sip::HeaderId::ContentType), "text/plain;charset=UTF-8");
+  EXPECT_EQ(req.header(sip::HeaderId::Subject), "balcony");
+  EXPECT_EQ(req.header(sip::HeaderId::ContentLanguage), "en");
+  EXPECT_FALSE(req.header(sip::HeaderId::Contact)) << "MESSAGE makes no dialog";
+  EXPECT_EQ(req.body(), "wherefore art thou");
+  EXPECT_TRUE(outcome.calls.empty());
+}
+
+TEST_F(MessageRouterTest, BuildRequestAndItsEstimatedSize) {
+  auto built = MessageRouter::buildRequest(outgoing());
+  ASSERT_TRUE(built);
+  EXPECT_EQ(built->requestLine().uriText, "sip:alice@sip.localhost");
+  EXPECT_EQ(built->header(sip::HeaderId::MaxForwards), "70");
+  EXPECT_EQ(built->count(sip::HeaderId::Via), 0u);
+  EXPECT_EQ(built->callId(), "thread-42@xmpp.example");
+  EXPECT_EQ(built->cseq().number, 7u);
+  EXPECT_EQ(built->to().uriText, "sip:alice@sip.localhost");
+  EXPECT_EQ(built->from().uriText, "sip:juliet@xmpp.example;gr=balcony");
+  const std::size_t size = MessageRouter::estimatedSize(outgoing());
+  EXPECT_EQ(size, sip::serialize(*built).size());
+  // Exact: the branch on the wire is that plus our Via row.
+  registerPhone(kPhone1, "sip:alice@sip.localhost", 1);
+  router_.originate(outgoing(), [](int, std::string_view) {});
+  ASSERT_EQ(sink_.sent.size(), 1u);
+  const std::string via(parse(sink_.sent[0].bytes).header(sip::HeaderId::Via).value_or(""));
+  EXPECT_EQ(sink_.sent[0].bytes.size(), size + via.size() + 7);  // "Via: " ... CRLF
+}
+
+TEST_F(MessageRouterTest, OriginateMakesAFreshCallIdWhenNoneIsGiven) {
+  auto m = outgoing();
+  m.callId.clear();
+  auto a = MessageRouter::buildRequest(m);
+  auto b = MessageRouter::buildRequest(m);
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a->callId().size(), 32u);
+  EXPECT_NE(a->callId(), b->callId());
+  EXPECT_NE(a->from().tag(), b->from().tag());
+}
+
+TEST_F(MessageRouterTest, OriginateForksAndTheFirst2xxIsReportedOnce) {
+  registerPhone(kPhone1, "sip:alice@192.0.2.21:5062", 1);
+  registerPhone(kPhone2, "sip:alice@192.0.2.22:5064", 2);
+  Outcome outcome;
+  router_.originate(outgoing(), outcome.callback());
+  ASSERT_EQ(sink_.sent.size(), 2u);
+  std::vector<Sent> branches = sink_.sent;
+  sink_.sent.clear();
+  answer(branches[1], 202, branches[1].to);
+  EXPECT_EQ(outcome.calls, (std::vector<std::pair<int, std::string>>{{202, "Accepted"}}));
+  answer(branches[0], 200, branches[0].to);  // a second 2xx is absorbed
+  EXPECT_EQ(outcome.calls.size(), 1u);
+  EXPECT_TRUE(sink_.sent.empty()) << "nothing to relay to";
+  EXPECT_EQ(router_.stats().forwarded, 2u);
+  EXPECT_EQ(router_.stats().delivered, 1u);
+  EXPECT_EQ(stack_.inFlight(), 0u);
+  // The timer was cancelled: stepping past the branch timeout reports nothing more.
+  now_ += 40s;
+  stack_.advance(now_);
+  EXPECT_EQ(outcome.calls.size(), 1u);
+}
+
+TEST_F(MessageRouterTest, OriginateReportsTheBestFinalResponse) {
+  registerPhone(kPhone1, "sip:alice@192.0.2.21:5062", 1);
+  registerPhone(kPhone2, "sip:alice@192.0.2.22:5064", 2);
+  Outcome outcome;
+  router_.originate(outgoing(), outcome.callback());
+  std::vector<Sent> branches = sink_.sent;
+  answer(branches[0], 486, branches[0].to);
+  EXPECT_TRUE(outcome.calls.empty()) << "waits for the other branch";
+  answer(branches[1], 415, branches[1].to);
+  EXPECT_EQ(outcome.calls, (std::vector<std::pair<int, std::string>>{{415, "Unsupported Media Type"}}));
+  EXPECT_EQ(router_.stats().delivered, 0u);
+}
+
+TEST_F(MessageRouterTest, OriginateToSilentPhonesReports480AtTheBranchTimeout) {
+  registerPhone(kPhone1, "sip:alice@192.0.2.21:5062", 1);
+  Outcome outcome;
+  router_.originate(outgoing(), outcome.callback());
+  const auto until = now_ + 40s;
+  while (auto d = stack_.nextDeadline()) {
+    if (*d > until) break;
+    now_ = *d;
+    stack_.advance(*d);
+  }
+  EXPECT_EQ(outcome.calls, (std::vector<std::pair<int, std::string>>{{480, "Temporarily Unavailable"}}));
+  EXPECT_EQ(stack_.inFlight(), 0u);
+}
+
+TEST_F(MessageRouterTest, OriginateRefusesWhatCannotMakeARequest) {
+  registerPhone(kPhone1, "sip:alice@192.0.2.21:5062", 1);
+  auto check = [&](MessageRouter::Outgoing m, int code) {
+    Outcome outcome;
+    router_.originate(std::move(m), outcome.callback());
+    ASSERT_EQ(outcome.calls.size(), 1u);
+    EXPECT_EQ(outcome.calls[0].first, code);
+  };
+  auto m = outgoing();
+  m.from = "sip:juliet@xmpp.example>;x=<sip:evil@x";
+  check(m, 400);
+  m = outgoing();
+  m.to = "not a uri";
+  check(m, 400);
+  m = outgoing();
+  m.callId = "two words";
+  check(m, 400);
+  m = outgoing();
+  m.headers.emplace_back(sip::HeaderId::Subject, "hi\r\nVia: SIP/2.0/UDP evil");
+  check(m, 400);
+  m = outgoing();
+  m.headers.emplace_back(sip::HeaderId::CallId, "second");
+  check(m, 400);
+  m = outgoing();
+  m.cseq = 1u << 31;
+  check(m, 400);
+  m = outgoing();
+  m.to = "sip:sip.localhost";  // no user: no AOR
+  check(m, 404);
+  m = outgoing();
+  m.body.assign(5000, 'x');
+  check(m, 413);
+  EXPECT_TRUE(sink_.sent.empty());
+  // A display name with quotes, a backslash and a line break stays one quoted-string.
+  m = outgoing();
+  m.fromDisplay = "a\"b\\c\r\nVia: x";
+  auto built = MessageRouter::buildRequest(m);
+  ASSERT_TRUE(built);
+  EXPECT_EQ(built->from().displayName, R"(a\"b\\c  Via: x)");
 }
 
 }  // namespace

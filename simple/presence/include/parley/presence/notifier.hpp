@@ -25,6 +25,8 @@
 #include <string>
 #include <unordered_map>
 
+#include "parley/pidf/presence.hpp"
+#include "parley/presence/external_presence.hpp"
 #include "parley/presence/publisher.hpp"
 #include "parley/presence/watch_table.hpp"
 #include "parley/simple/expiry.hpp"
@@ -74,6 +76,19 @@ class Notifier final : public simple::RequestHandler {
   /// Composes the document watchers of `resource` ("<event> <aor>") get now.
   /// Arms the expiry timers of the publications it read (someone watches them).
   void compose(const std::string& resource, std::function<void(std::shared_ptr<const NotifyBody>)> done);
+  /// The composed presence of a served `aor` (publications plus hook state),
+  /// as compose() builds it for watchers; arms the same expiry timers.
+  void composePresence(const std::string& aor, std::function<void(pidf::PresenceDocument)> done);
+
+  /// Someone besides SIP watchers follows presence (the XMPP bridge): it hears
+  /// `aor` whenever its composed presence may have changed (a publication of
+  /// either package changed or expired).
+  void setPresenceObserver(std::function<void(std::string_view aor)> observer) { observer_ = std::move(observer); }
+  /// Presentities of another world; SUBSCRIBEs to them are served with its state.
+  void setExternal(ExternalPresence* external) { external_ = external; }
+  /// The other world changed `aor`'s state (its presence, or a watcher's
+  /// authorization): every SIP watcher of it gets a NOTIFY.
+  void onExternalChange(std::string_view aor);
 
   [[nodiscard]] const Stats& stats() const { return stats_; }
   /// Subscriptions this node sends NOTIFYs for.
@@ -93,6 +108,11 @@ class Notifier final : public simple::RequestHandler {
   void notify(const std::string& id, std::shared_ptr<const NotifyBody> body);
   void send(const std::string& id, const storage::Subscription& sub, const NotifyBody& body,
             std::string_view state);
+  /// True when the subscription's presentity belongs to the external source.
+  [[nodiscard]] bool isExternal(const storage::Subscription& sub) const;
+  /// Sends the external source's state for one subscription; `terminal`: the
+  /// subscription ends with this NOTIFY (unsubscribe, fetch, expiry).
+  void sendExternal(const std::string& id, const storage::Subscription& sub, bool terminal);
   void onNotifyResult(const std::string& id, const sip::Message* resp);
   /// Ends a subscription without a NOTIFY (the watcher refused or vanished).
   void drop(const std::string& id);
@@ -117,6 +137,8 @@ class Notifier final : public simple::RequestHandler {
     storage::WallTime due;
   };
   std::unordered_map<std::string, PublicationTimer> publicationTimers_;
+  std::function<void(std::string_view)> observer_;
+  ExternalPresence* external_ = nullptr;
   Stats stats_;
 };
 

@@ -23,6 +23,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "parley/simple/expiry.hpp"
 #include "parley/simple/sip_stack.hpp"
@@ -34,6 +35,10 @@ struct PublishOptions {
   simple::ExpiryBounds expiry;
   std::size_t maxBodyBytes = 65536;
   std::size_t maxPublicationsPerPresentity = 16;
+  /// Hosts whose users may publish (lower-case); empty = any host the core
+  /// accepted. The core also accepts the bridge's XMPP domains, whose
+  /// presence comes from XMPP, never from PUBLISH: those get 403.
+  std::vector<std::string> domains;
   std::function<storage::WallTime()> wallClock = [] { return storage::WallClock::now(); };
 };
 
