@@ -1,6 +1,7 @@
 #include "parley/bridge/bridge.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 
 #include <gloox/tag.h>
@@ -9,6 +10,7 @@
 #include "parley/bridge/error_map.hpp"
 #include "parley/pidf/serialize.hpp"
 #include "parley/sip/header_values.hpp"
+#include "parley/sip/random.hpp"
 #include "parley/xmpp/stanza.hpp"
 
 namespace parley::bridge {
@@ -32,26 +34,58 @@ std::optional<SipAddress> splitAor(std::string_view aor) {
 
 std::string aorKey(const SipAddress& a) { return "sip:" + a.user + "@" + a.host; }
 
-// Text that is safe in an XML stanza: valid UTF-8 without the control
-// characters XML 1.0 forbids (a single one would make the server close the
-// whole component stream). nullopt when the bytes are not UTF-8.
+// Text that is safe in an XML stanza: well-formed UTF-8 (RFC 3629: no
+// overlong form, no surrogate, nothing above U+10FFFF) without the characters
+// XML 1.0 forbids (controls other than tab, LF, CR; U+FFFE, U+FFFF), which are
+// dropped. A single bad byte would make the server close the whole component
+// stream. nullopt when the bytes are not UTF-8.
 std::optional<std::string> xmlSafeText(std::string_view in) {
   std::string out;
   out.reserve(in.size());
   for (std::size_t i = 0; i < in.size();) {
     const auto c = static_cast<unsigned char>(in[i]);
-    std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-    if (len == 0 || i + len > in.size()) return std::nullopt;
-    for (std::size_t k = 1; k < len; ++k)
-      if ((static_cast<unsigned char>(in[i + k]) & 0xC0) != 0x80) return std::nullopt;
-    if (len == 1 && c < 0x20 && c != '\t' && c != '\n' && c != '\r') {
-      ++i;  // dropped
-      continue;
+    std::size_t len = 0;
+    char32_t cp = 0, least = 0;  // the code point, and the least one its length may encode
+    if (c < 0x80) {
+      len = 1;
+      cp = c;
+    } else if ((c >> 5) == 0x6) {
+      len = 2;
+      cp = static_cast<char32_t>(c & 0x1F);
+      least = 0x80;
+    } else if ((c >> 4) == 0xE) {
+      len = 3;
+      cp = static_cast<char32_t>(c & 0x0F);
+      least = 0x800;
+    } else if ((c >> 3) == 0x1E) {
+      len = 4;
+      cp = static_cast<char32_t>(c & 0x07);
+      least = 0x10000;
     }
-    out.append(in.substr(i, len));
+    if (len == 0 || i + len > in.size()) return std::nullopt;
+    for (std::size_t k = 1; k < len; ++k) {
+      const auto b = static_cast<unsigned char>(in[i + k]);
+      if ((b & 0xC0) != 0x80) return std::nullopt;
+      cp = (cp << 6) | static_cast<char32_t>(b & 0x3F);
+    }
+    if (cp < least || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return std::nullopt;
+    const bool forbidden = (cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') || cp == 0xFFFE || cp == 0xFFFF;
+    if (!forbidden) out.append(in.substr(i, len));
     i += len;
   }
   return out;
+}
+
+// xml:lang from Content-Language (RFC 7572 §8): its first language tag, if it
+// is one (RFC 5646 characters, a sane length); anything else is left out.
+std::optional<std::string> languageTag(std::string_view header) {
+  std::string_view tag = header.substr(0, header.find(','));
+  while (!tag.empty() && (tag.front() == ' ' || tag.front() == '\t')) tag.remove_prefix(1);
+  while (!tag.empty() && (tag.back() == ' ' || tag.back() == '\t')) tag.remove_suffix(1);
+  if (tag.empty() || tag.size() > 35) return std::nullopt;
+  for (char c : tag)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') return std::nullopt;
+  return std::string(tag);
 }
 
 // A header value made from stanza text: one line.
@@ -209,12 +243,24 @@ void Bridge::onStanza(const gloox::Tag& stanza) {
     if (stanza.name() == "presence" && attr(stanza, "type") != "probe" && attr(stanza, "type") != "subscribe") return;
     if (auto reply = xmpp::errorReply(stanza, condition, type, text)) ports_.send(std::move(reply));
   };
+  // Never answered: an error reply comes from the stanza's 'to', and a 'from'
+  // outside the component's domain makes the server close the whole stream.
+  auto to = parseJid(attr(stanza, "to"));
+  if (!to || to->domain != options_.componentDomain) {
+    ++stats_.refused;
+    log_->debug("bridge.dropped kind={} from={} to={} reason=not-for-the-component", stanza.name(),
+                attr(stanza, "from"), attr(stanza, "to"));
+    return;
+  }
   auto from = parseJid(attr(stanza, "from"));
-  if (!from || from->local.empty()) return refuse("jid-malformed", "modify", "unusable sender address");
+  if (!from) return refuse("jid-malformed", "modify", "unusable sender address");
+  if (from->local.empty()) {
+    // The server itself: only its bounce of a message we relayed means anything to us.
+    if (isError && stanza.name() == "message" && isXmppDomain(from->domain)) return answerHeld(stanza);
+    return refuse("jid-malformed", "modify", "unusable sender address");
+  }
   // Anti-spoofing: the server may speak only for the XMPP domains behind it.
   if (!isXmppDomain(from->domain)) return isError ? void() : refuse("not-allowed", "cancel", "sender domain not bridged");
-  auto to = parseJid(attr(stanza, "to"));
-  if (!to || to->domain != options_.componentDomain) return refuse("jid-malformed", "modify", "bad recipient");
   if (to->local.empty()) {  // the gateway itself: directed presence is noted by nobody, the rest has no service
     if (stanza.name() == "presence" && attr(stanza, "type") != "subscribe") return;
     return refuse("service-unavailable", "cancel", {});
@@ -257,9 +303,12 @@ void Bridge::onPresence(const gloox::Tag& stanza, const Jid& from, const Jid& to
   }
   if (type == "subscribed" || type == "unsubscribed" || type == "error") {
     // The contact's answer to a SIP user's request (an error: no such contact).
+    // RFC 6121 §3.1.6: a 'subscribed' nobody asked for is ignored; a refusal
+    // or revocation always counts.
     const bool approved = type == "subscribed";
     updateRoster(userAor, contact,
                  [approved](auto& item) {
+                   if (approved && !item.pendingOut && !item.to) return;
                    item.to = approved;
                    item.pendingOut = false;
                  },
@@ -300,28 +349,41 @@ void Bridge::updateContact(const Jid& from, const XmppPresence& p) {
       });
 }
 
+void Bridge::answerHeld(const gloox::Tag& stanza) {
+  // A bounce of a message we relayed from SIP: answered with the mapped
+  // code while the MESSAGE is held, else only logged (it got its 202).
+  std::string condition = "undefined-condition";
+  if (const gloox::Tag* error = stanza.findChild("error"))
+    for (const gloox::Tag* c : error->children())
+      if (c->name() != "text" && c->xmlns() == xmpp::kStanzasNs) {
+        condition = c->name();
+        break;
+      }
+  auto it = held_.find(attr(stanza, "id"));
+  if (it != held_.end()) {
+    // Only the recipient (or its server) can refuse a message: anyone else
+    // guessing an id cannot fail someone else's MESSAGE.
+    auto from = parseJid(attr(stanza, "from"));
+    const std::string& target = it->second.target;
+    if (!from || (from->bare() != target && (!from->local.empty() || target.substr(target.find('@') + 1) != from->domain)))
+      it = held_.end();
+  }
+  log_->info("bridge.message_bounced from={} to={} condition={} held={}", attr(stanza, "from"),
+             attr(stanza, "to"), condition, it != held_.end());
+  if (it == held_.end()) return;
+  HeldMessage held = std::move(it->second);
+  held_.erase(it);
+  if (ports_.cancelTimer) ports_.cancelTimer(held.timer);
+  int code = sipCodeForStanzaError(condition, held.toFullJid);  // RFC 7247 §7.1
+  // RFC 4320 §4.3: never a 408 to a non-INVITE (the transaction layer would
+  // drop it and the sender would hear nothing); 480, as the MessageRouter.
+  if (code == 408) code = 480;
+  held.txn.respond(*held.req, code);
+}
+
 void Bridge::onMessage(const gloox::Tag& stanza, const Jid& from, const Jid&, const std::string& userAor) {
   const std::string& type = attr(stanza, "type");
-  if (type == "error") {
-    // A bounce of a message we relayed from SIP: answered with the mapped
-    // code while the MESSAGE is held, else only logged (it got its 202).
-    std::string condition = "undefined-condition";
-    if (const gloox::Tag* error = stanza.findChild("error"))
-      for (const gloox::Tag* c : error->children())
-        if (c->name() != "text" && c->xmlns() == xmpp::kStanzasNs) {
-          condition = c->name();
-          break;
-        }
-    auto it = held_.find(attr(stanza, "id"));
-    log_->info("bridge.message_bounced from={} to={} condition={} held={}", attr(stanza, "from"),
-               attr(stanza, "to"), condition, it != held_.end());
-    if (it == held_.end()) return;
-    HeldMessage held = std::move(it->second);
-    held_.erase(it);
-    if (ports_.cancelTimer) ports_.cancelTimer(held.timer);
-    held.txn.respond(*held.req, sipCodeForStanzaError(condition, held.toFullJid));  // RFC 7247 §7.1
-    return;
-  }
+  if (type == "error") return answerHeld(stanza);
   auto fail = [&](std::string_view condition, std::string_view errorType, std::string_view text = {}) {
     ++stats_.messageErrors;
     if (auto reply = xmpp::errorReply(stanza, condition, errorType, text)) ports_.send(std::move(reply));
@@ -427,10 +489,13 @@ void Bridge::updateRoster(const std::string& userAor, const std::string& contact
       [contact, change = std::move(change)](const storage::Roster& live) -> tl::expected<storage::Roster, storage::StoreError> {
         storage::Roster next = live;
         auto it = std::find_if(next.begin(), next.end(), [&](const auto& i) { return i.jid == contact; });
-        if (it == next.end()) it = next.insert(next.end(), storage::RosterItem{contact});
+        const bool fresh = it == next.end();
+        if (fresh) it = next.insert(next.end(), storage::RosterItem{contact});
         change(*it);
-        // An item in state "none" stays: after a refusal it is what tells a
-        // SIP watcher "rejected" rather than "not asked yet".
+        // An item that falls to state "none" stays: after a refusal it is what
+        // tells a SIP watcher "rejected" rather than "not asked yet". One that
+        // never left "none" is not worth keeping.
+        if (fresh && !it->from && !it->to && !it->pendingOut) next.erase(it);
         return next;
       },
       [contact, done = std::move(done)](tl::expected<storage::Roster, storage::StoreError> r) {
@@ -458,12 +523,17 @@ void Bridge::watching(std::string_view watcherView, std::string_view aor, Watch 
     return;
   }
   if (what != Watch::Fetch) followed_.insert({watcher, contact});
+  if (what == Watch::Ended) {
+    followed_.erase({watcher, contact});  // expired: nobody looks any more; the authorization stays
+    return;
+  }
   roster_.lookup(watcher, options_.wallClock(), [this, watcher, contact, from, what](auto items) {
     if (!items) return;
     auto it = std::find_if(items->begin(), items->end(), [&](const auto& i) { return i.jid == contact; });
     const bool authorized = it != items->end() && it->to;
     if (!authorized) {
       if (what == Watch::Refresh && it != items->end() && !it->pendingOut) return;  // refused: state() says so
+      if (what == Watch::Fetch) return;  // a poll (RFC 8048 §7.2) asks for nothing: it gets what is known
       // RFC 8048 §5.3.1: ask from the SIP user's bare JID; one pending request per pair.
       if (it == items->end() || !it->pendingOut) {
         updateRoster(watcher, contact, [](auto& item) { item.pendingOut = true; });
@@ -536,9 +606,10 @@ void Bridge::onSipMessage(simple::ServerTransaction txn, sip::Message&& req) {
 
   // RFC 7572 §5: to the bare JID (or the full one a GRUU names), type per configuration.
   auto stanza = xmpp::makeStanza("message", from->full(), to->full(), options_.messageType);
-  const std::string id = "parley-m" + std::to_string(nextId_++);
+  // Unguessable: a bounce with this id answers the held MESSAGE.
+  const std::string id = "parley-m" + sip::randomToken(16);
   stanza->addAttribute("id", id);
-  if (auto lang = req.header(HeaderId::ContentLanguage)) stanza->addAttribute("xml:lang", std::string(*lang));
+  if (auto lang = languageTag(req.header(HeaderId::ContentLanguage).value_or(""))) stanza->addAttribute("xml:lang", *lang);
   if (auto subject = req.header(HeaderId::Subject))
     if (auto s = xmlSafeText(*subject)) new gloox::Tag(stanza.get(), "subject", *s);
   new gloox::Tag(stanza.get(), "body", *safe);
@@ -548,7 +619,8 @@ void Bridge::onSipMessage(simple::ServerTransaction txn, sip::Message&& req) {
   // after a short wait for the XMPP server to refuse it (an unknown user).
   if (options_.messageWait.count() == 0 || !ports_.setTimer) return txn.respond(req, 202);
   const bool toFullJid = !to->resource.empty();
-  auto held = HeldMessage{std::move(txn), std::make_shared<const sip::Message>(std::move(req)), 0, toFullJid};
+  auto held = HeldMessage{std::move(txn), std::make_shared<const sip::Message>(std::move(req)), 0, toFullJid,
+                          to->bare()};
   held.timer = ports_.setTimer(options_.messageWait, [this, id] {
     auto it = held_.find(id);
     if (it == held_.end()) return;

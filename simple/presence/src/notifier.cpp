@@ -386,7 +386,10 @@ void Notifier::expire(const std::string& id) {
         }
         watches_.erase(id);
         ++stats_.expired;
-        if (isExternal(*r)) return sendExternal(id, *r, true);
+        if (isExternal(*r)) {
+          external_->watching(r->watcher, aorOf(r->resource), ExternalPresence::Watch::Ended);
+          return sendExternal(id, *r, true);
+        }
         compose(r->resource, [this, id, sub = *r](std::shared_ptr<const NotifyBody> body) {
           send(id, sub, *body, "terminated;reason=timeout");  // RFC 6665 §4.2.2
         });

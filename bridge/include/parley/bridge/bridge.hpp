@@ -114,6 +114,8 @@ class Bridge final : public xmpp::StanzaSink, public presence::ExternalPresence 
  private:
   void onPresence(const gloox::Tag& stanza, const Jid& from, const Jid& to, const std::string& userAor);
   void onMessage(const gloox::Tag& stanza, const Jid& from, const Jid& to, const std::string& userAor);
+  /// A message error: answers the held SIP MESSAGE it bounces, if any.
+  void answerHeld(const gloox::Tag& stanza);
   /// Updates the roster item of (userAor, contact); `change` edits it in place.
   void updateRoster(const std::string& userAor, const std::string& contact,
                     std::function<void(storage::RosterItem&)> change,
@@ -149,9 +151,9 @@ class Bridge final : public xmpp::StanzaSink, public presence::ExternalPresence 
     std::shared_ptr<const sip::Message> req;
     std::uint64_t timer = 0;
     bool toFullJid = false;
+    std::string target;  ///< the bare JID it went to: only a bounce from there counts
   };
   std::unordered_map<std::string, HeldMessage> held_;
-  std::uint64_t nextId_ = 1;
   Stats stats_;
 };
 

@@ -29,6 +29,7 @@ class ExternalPresence {
     Refresh,      ///< a refresh within the dialog
     Unsubscribe,  ///< Expires: 0 within the dialog
     Fetch,        ///< Expires: 0 outside a dialog (a poll)
+    Ended,        ///< the subscription expired (not refreshed)
   };
 
   virtual ~ExternalPresence() = default;
