@@ -186,9 +186,9 @@ XmppPresence presenceOf(const gloox::Tag& stanza) {
   }
   if (const gloox::Tag* status = stanza.findChild("status")) {
     p.status = status->cdata();
-    p.lang = attr(*status, "xml:lang");
+    p.lang = xmpp::xmlLang(*status);
   }
-  if (p.lang.empty()) p.lang = attr(stanza, "xml:lang");
+  if (p.lang.empty()) p.lang = xmpp::xmlLang(stanza);
   if (const gloox::Tag* priority = stanza.findChild("priority")) {
     const std::string s = priority->cdata();
     int v = 0;
@@ -399,7 +399,7 @@ void Bridge::onMessage(const gloox::Tag& stanza, const Jid& from, const Jid&, co
   out.to = splitAor(userAor)->uri();  // the AOR key holds the decoded user: re-encode it
   out.body = body->cdata();
   if (const gloox::Tag* subject = stanza.findChild("subject")) out.headers.emplace_back(HeaderId::Subject, oneLine(subject->cdata()));
-  if (const auto& lang = attr(stanza, "xml:lang"); !lang.empty())
+  if (const auto lang = xmpp::xmlLang(stanza); !lang.empty())
     out.headers.emplace_back(HeaderId::ContentLanguage, oneLine(lang));  // RFC 7572 §8
   if (ports_.messageSize && ports_.messageSize(out) > options_.maxMessageBytes)
     return fail("policy-violation", "modify", "message too large for SIP (RFC 3428 §8)");

@@ -53,9 +53,16 @@ struct Component::Impl final : gloox::ConnectionListener {
     Client(Impl& impl, const ComponentOptions& o)
         : gloox::Component(gloox::XMLNS_COMPONENT_ACCEPT, o.host, o.domain, o.secret, o.port), impl_(impl) {}
     void handleTag(gloox::Tag* tag) override {
-      if (tag != nullptr && authed()) {
+      if (tag != nullptr) {
         const std::string& name = tag->name();
-        if (name == "presence" || name == "message" || name == "iq") return impl_.onStanza(*tag);
+        if (name == "presence" || name == "message" || name == "iq") {
+          // gloox's parser keeps dispatching the rest of a received chunk after a
+          // stream error or </stream:stream> has already taken the link down (and
+          // told the sink): what follows it on a dead stream is dropped, not
+          // delivered after onLinkDown nor answered into a closed socket.
+          if (authed() && impl_.state == LinkState::Up) impl_.onStanza(*tag);
+          return;
+        }
       }
       gloox::Component::handleTag(tag);
     }

@@ -2,6 +2,12 @@
 
 namespace parley::xmpp {
 
+std::string xmlLang(const gloox::Tag& tag) {
+  for (const gloox::Tag::Attribute* a : tag.attributes())
+    if (a->name() == "xml:lang" || (a->name() == "lang" && a->prefix() == "xml")) return a->value();
+  return {};
+}
+
 std::unique_ptr<gloox::Tag> makeStanza(std::string_view kind, std::string_view from, std::string_view to,
                                        std::string_view type) {
   auto tag = std::make_unique<gloox::Tag>(std::string(kind));

@@ -150,3 +150,30 @@ TEST(Stanza, ErrorReplySwapsAddressesKeepsIdAndNeverAnswersAnError) {
 
 }  // namespace
 }  // namespace parley::xmpp
+
+// gloox's parser keeps xml:lang as prefix "xml" + name "lang": xmlLang() finds
+// it on parsed stanzas as on built ones.
+#include <gloox/parser.h>
+#include <gloox/taghandler.h>
+
+namespace parley::xmpp {
+namespace {
+struct Keep final : gloox::TagHandler {
+  void handleTag(gloox::Tag* tag) override { kept.reset(tag ? tag->clone() : nullptr); }
+  std::unique_ptr<gloox::Tag> kept;
+};
+
+TEST(Stanza, XmlLangIsFoundOnParsedAndBuiltStanzas) {
+  Keep keep;
+  gloox::Parser parser(&keep);
+  std::string xml = "<message xml:lang='de' from='a@b' to='c@d'><body>hallo</body></message>";
+  EXPECT_LT(parser.feed(xml), 0);
+  ASSERT_TRUE(keep.kept);
+  EXPECT_EQ(xmlLang(*keep.kept), "de");
+  auto built = makeStanza("presence", "a@b", "c@d");
+  built->addAttribute("xml:lang", "fr");
+  EXPECT_EQ(xmlLang(*built), "fr");
+  EXPECT_EQ(xmlLang(*makeStanza("presence", "a@b", "c@d")), "");
+}
+}  // namespace
+}  // namespace parley::xmpp

@@ -16,6 +16,11 @@ inline constexpr std::string_view kStanzasNs = "urn:ietf:params:xml:ns:xmpp-stan
   return tag.findAttribute(name);
 }
 
+/// The xml:lang of a Tag, empty when absent. gloox's parser keeps a prefixed
+/// attribute as name "lang" with prefix "xml", so findAttribute("xml:lang")
+/// never finds it on a parsed stanza; Tags built in code may use either form.
+[[nodiscard]] std::string xmlLang(const gloox::Tag& tag);
+
 /// A new stanza of `kind` ("presence", "message", "iq") with from/to (and type when non-empty).
 [[nodiscard]] std::unique_ptr<gloox::Tag> makeStanza(std::string_view kind, std::string_view from,
                                                      std::string_view to, std::string_view type = {});
