@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "host_util.hpp"
 #include "text_util.hpp"
 
 namespace parley::config {
@@ -32,14 +33,6 @@ std::optional<std::uint16_t> parsePort(std::string_view text) {
   return static_cast<std::uint16_t>(value);
 }
 
-// Returns the canonical text of an IP literal (inet_ntop), or nothing if `host` is not one.
-std::optional<std::string> canonicalIp(const std::string& host, int family) {
-  std::array<unsigned char, sizeof(in6_addr)> binary{};
-  if (inet_pton(family, host.c_str(), binary.data()) != 1) return std::nullopt;
-  std::array<char, INET6_ADDRSTRLEN> text{};
-  if (inet_ntop(family, binary.data(), text.data(), text.size()) == nullptr) return std::nullopt;
-  return std::string(text.data());
-}
 
 }  // namespace
 
@@ -91,7 +84,7 @@ tl::expected<ListenAddress, std::string> parseListenAddress(std::string_view tex
 
   if (host.empty()) return fail("missing host");
   const std::string hostText(host);
-  const auto canonical = canonicalIp(hostText, out.ipv6 ? AF_INET6 : AF_INET);
+  const auto canonical = detail::canonicalIp(hostText, out.ipv6 ? AF_INET6 : AF_INET);
   if (!canonical) {
     if (out.ipv6) return fail("invalid IPv6 address " + quote(host));
     // A name here would need a DNS lookup, which blocks start-up (and the loop on reload).

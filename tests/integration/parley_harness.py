@@ -436,6 +436,25 @@ def recv_one(sock: socket.socket, seconds: float) -> bytes | None:
 
 # ---- test runner -----------------------------------------------------------------------------
 
+def driver_main(doc: str, tests: dict) -> int:
+    """The command line of a test driver (sip_tests.py, xmpp_tests.py): one TEST per run."""
+    import argparse
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--parleyd", help="path to the parleyd binary")
+    ap.add_argument("--sipp", default="sipp", help="path to sipp")
+    ap.add_argument("--source-dir", default=str(Path(__file__).resolve().parents[2]),
+                    help="repository root (for config/parley.example.toml)")
+    ap.add_argument("--list", action="store_true", help="list the tests and exit")
+    ap.add_argument("test", nargs="?", choices=sorted(tests))
+    args = ap.parse_args()
+    if args.list:
+        print("\n".join(tests))
+        return 0
+    if not args.test or not args.parleyd:
+        ap.error("TEST and --parleyd are required")
+    return run_test(args.test, tests[args.test], args)
+
+
 def run_test(name: str, fn, *args) -> int:
     """Runs fn(workdir, *args); prints PASS/FAIL; keeps workdir only on failure."""
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(f"{name}: terminated"))

@@ -8,7 +8,6 @@ Exit status 0 = pass.
 
 from __future__ import annotations
 
-import argparse
 import random
 import re
 import socket
@@ -22,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from parley_harness import (  # noqa: E402
     DOMAIN, Parleyd, TestFailure, check, header_of, ipv6_loopback_available, recv_all,
-    recv_one, request, run_sipp, run_test, status_of, udp_socket, via_of)
+    driver_main, recv_one, request, run_sipp, status_of, udp_socket, via_of)
 
 T1_S = 0.5  # RFC 3261 §17.1.1.1 default T1
 
@@ -811,20 +810,7 @@ TESTS = {
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--parleyd", help="path to the parleyd binary")
-    ap.add_argument("--sipp", default="sipp", help="path to sipp")
-    ap.add_argument("--source-dir", default=str(Path(__file__).resolve().parents[2]),
-                    help="repository root (for config/parley.example.toml)")
-    ap.add_argument("--list", action="store_true", help="list the tests and exit")
-    ap.add_argument("test", nargs="?", choices=sorted(TESTS))
-    args = ap.parse_args()
-    if args.list:
-        print("\n".join(TESTS))
-        return 0
-    if not args.test or not args.parleyd:
-        ap.error("TEST and --parleyd are required")
-    return run_test(args.test, TESTS[args.test], args)
+    return driver_main(__doc__, TESTS)
 
 
 if __name__ == "__main__":
