@@ -40,6 +40,13 @@ PARLEY_TEST_DEPS=(
   python3-slixmpp
 )
 
+# Extra packages for the demo ./run.sh starts without a config argument.
+# shellcheck disable=SC2034
+PARLEY_DEMO_DEPS=(
+  prosody          # the local XMPP server parleyd joins as a component
+  python3-slixmpp  # scripts/xmpp_demo.py, the bundled XMPP client
+)
+
 # parley_missing_packages PKG... : prints the packages that are not installed, one a line.
 parley_missing_packages() {
   local pkg status

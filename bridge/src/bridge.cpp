@@ -428,7 +428,7 @@ void Bridge::onLinkUp() {
   }
 }
 
-void Bridge::onLinkDown() { log_->warn("bridge.xmpp_down subscribed_users={} followed={}", subscribed_.size(), followed_.size()); }
+void Bridge::onLinkDown() { log_->info("bridge.xmpp_down subscribed_users={} followed={}", subscribed_.size(), followed_.size()); }
 
 // --- SIP presence → XMPP --------------------------------------------------------------------
 

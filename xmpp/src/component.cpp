@@ -142,7 +142,8 @@ struct Component::Impl final : gloox::ConnectionListener {
     const bool refused = e == gloox::ConnStreamError && client.streamError() == gloox::StreamErrorNotAuthorized;
     if (wasUp) {
       stats.disconnects++;
-      log->warn("xmpp.link_down server={}:{} reason=\"{}\"", options.host, options.port, describe(e));
+      if (stopped) log->info("xmpp.link_closed server={}:{}", options.host, options.port);
+      else log->warn("xmpp.link_down server={}:{} reason=\"{}\"", options.host, options.port, describe(e));
       sink.onLinkDown();
     } else if (!stopped && !refused) {
       log->debug("xmpp.connect_failed server={}:{} reason=\"{}\"", options.host, options.port, describe(e));
