@@ -38,6 +38,7 @@ PARLEY_TEST_DEPS=(
   procps
   prosody
   python3-slixmpp
+  redis-server  # parley_redis live tests (tests/redis): a real server per test
 )
 
 # Extra packages for the demo ./run.sh starts without a config argument.

@@ -73,6 +73,9 @@ constexpr std::array kTables{
     TableSpec{"xmpp", [](const toml::table* t, detail::ErrorList& e, Config& c) {
                 detail::readXmppTable(t, e, c.sip, c.xmpp);
               }},
+    TableSpec{"storage", [](const toml::table* t, detail::ErrorList& e, Config& c) {
+                detail::readStorageTable(t, e, c.storage);
+              }},
 };
 
 void readRoot(const toml::table& root, detail::ErrorList& errors, Config& out) {

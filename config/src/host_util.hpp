@@ -6,9 +6,12 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include <tl/expected.hpp>
 
 #include "text_util.hpp"
 
@@ -51,6 +54,32 @@ inline std::optional<std::string> canonicalIp(const std::string& host, int famil
   std::array<char, INET6_ADDRSTRLEN> text{};
   if (inet_ntop(family, binary.data(), text.data(), text.size()) == nullptr) return std::nullopt;
   return std::string(text.data());
+}
+
+// The canonical text of the IP literal `host` (bracket-less; `ipv6` when it was written in
+// brackets), or why it is not one: a host name is refused, since resolving it would block.
+inline tl::expected<std::string, std::string> ipLiteral(std::string_view host, bool ipv6) {
+  if (auto canonical = canonicalIp(std::string(host), ipv6 ? AF_INET6 : AF_INET)) return *canonical;
+  if (ipv6) return tl::unexpected("invalid IPv6 address " + quote(host));
+  const bool letters = std::any_of(host.begin(), host.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+  });
+  if (letters)
+    return tl::unexpected("host " + quote(host) +
+                          " is not an IP literal; only IP literals are accepted because name lookups would block");
+  return tl::unexpected("invalid IPv4 address " + quote(host));
+}
+
+// A port 1..65535 written as 1-5 decimal digits, or nothing.
+inline std::optional<std::uint16_t> parsePort(std::string_view text) {
+  if (text.empty() || text.size() > 5) return std::nullopt;
+  std::uint32_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + static_cast<std::uint32_t>(c - '0');
+  }
+  if (value == 0 || value > 65535) return std::nullopt;
+  return static_cast<std::uint16_t>(value);
 }
 
 }  // namespace parley::config::detail

@@ -1,6 +1,6 @@
-// The known top-level tables of parley.toml (internal). To add one ([presence], [xmpp],
-// [storage], [http]): give Config a member, write read<Name>Table in <name>_table.cpp with
-// its known keys, and add a row to kTables in config.cpp.
+// The known top-level tables of parley.toml (internal). To add one (e.g. [http]): give Config
+// a member, write read<Name>Table in <name>_table.cpp with its known keys, and add a row to
+// kTables in config.cpp.
 #pragma once
 
 #include "table_reader.hpp"
@@ -14,5 +14,6 @@ void readPresenceTable(const toml::table* table, ErrorList& errors, PresenceConf
 // Needs the [sip] result: some [xmpp] values are checked against, or default to, sip.domains.
 void readXmppTable(const toml::table* table, ErrorList& errors, const SipConfig& sip,
                    XmppConfig& out);
+void readStorageTable(const toml::table* table, ErrorList& errors, StorageConfig& out);
 
 }  // namespace parley::config::detail

@@ -20,9 +20,6 @@ namespace {
 constexpr std::string_view kServerShape =
     R"(expected "<IP>:<port>", e.g. "127.0.0.1:5347" or "[::1]:5347")";
 
-
-bool isAsciiLetter(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
-
 bool contains(const std::vector<std::string>& list, const std::string& value) {
   return std::find(list.begin(), list.end(), value) != list.end();
 }
@@ -98,19 +95,6 @@ struct ServerAddress {
   std::uint16_t port = 0;
 };
 
-// "1".."65535", decimal digits only: port 0 ("any") means nothing for an outgoing connection.
-std::optional<std::uint16_t> parsePort(std::string_view text) {
-  if (text.empty() || text.size() > 5) return std::nullopt;
-  std::uint32_t value = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9') return std::nullopt;
-    value = value * 10 + static_cast<std::uint32_t>(c - '0');
-  }
-  if (value == 0 || value > 65535) return std::nullopt;
-  return static_cast<std::uint16_t>(value);
-}
-
-
 // "<IPv4>:<port>" or "[<IPv6>]:<port>". A host name would need a DNS lookup, which would
 // block start-up and, on reconnect, the event loop.
 tl::expected<ServerAddress, std::string> parseServer(std::string_view text) {
@@ -139,16 +123,8 @@ tl::expected<ServerAddress, std::string> parseServer(std::string_view text) {
     }
   }
   if (host.empty()) return tl::unexpected(std::string("missing host"));
-  auto canonical = canonicalIp(std::string(host), ipv6 ? AF_INET6 : AF_INET);
-  if (!canonical) {
-    if (ipv6) return tl::unexpected("invalid IPv6 address " + quote(host));
-    if (std::any_of(host.begin(), host.end(), isAsciiLetter)) {
-      return tl::unexpected("host " + quote(host) +
-                            " is not an IP literal; only IP literals are accepted because name "
-                            "lookups would block");
-    }
-    return tl::unexpected("invalid IPv4 address " + quote(host));
-  }
+  auto canonical = ipLiteral(host, ipv6);
+  if (!canonical) return tl::unexpected(std::move(canonical.error()));
   const auto portValue = parsePort(port);
   if (!portValue) return tl::unexpected("invalid port " + quote(port) + " (expected 1..65535)");
   return ServerAddress{std::move(*canonical), *portValue};

@@ -124,12 +124,29 @@ struct XmppConfig {
   friend bool operator==(const XmppConfig&, const XmppConfig&) = default;
 };
 
+/// [storage]: where state lives. "memory" (default, one node) or "redis" (several nodes, survives restarts).
+struct StorageConfig {
+  enum class Backend : std::uint8_t { Memory, Redis };
+  Backend backend = Backend::Memory;
+  std::string redisHost = "127.0.0.1";   ///< from redis_url = "redis://[:password@]host[:port][/db]"
+  std::uint16_t redisPort = 6379;        ///<   host: IPv4 literal or [IPv6] literal only (no DNS on the event loop)
+  std::string redisPassword;             ///<   may be %-encoded in the URL; NEVER appears in any error message
+  int redisDb = 0;                       ///<   0..15
+  std::string keyPrefix = "parley:";     ///< key_prefix: 1..64 chars of [A-Za-z0-9:_.-]
+  std::chrono::milliseconds connectTimeout{2000};  ///< connect_timeout_ms 50..60000
+  std::chrono::milliseconds commandTimeout{1000};  ///< command_timeout_ms 10..60000
+  std::chrono::milliseconds reconnectMin{100};     ///< reconnect_min_ms 10..60000
+  std::chrono::milliseconds reconnectMax{5000};    ///< reconnect_max_ms reconnectMin..600000
+  friend bool operator==(const StorageConfig&, const StorageConfig&) = default;
+};
+
 struct Config {
   NodeConfig node;
   SipConfig sip;
   RegistrarConfig registrar;
   PresenceConfig presence;
   XmppConfig xmpp;
+  StorageConfig storage;
   std::string sourcePath;  ///< path or source name the config was loaded from
 
   friend bool operator==(const Config&, const Config&) = default;
