@@ -124,15 +124,7 @@ if [[ " ${servers[*]} " == *" parleyd "* ]]; then
     -newer "$parleyd_src" -print -quit 2>/dev/null || true)"
   [[ -n "$newer" ]] && echo "warning: $newer is newer than $parleyd_src (stale build?)" >&2
 fi
-if [[ "$pin" == 1 ]]; then
-  command -v taskset >/dev/null || { echo "taskset not found (or run with PIN=0)" >&2; exit 2; }
-  (($(nproc) >= 2)) || { echo "PIN=1 needs 2 CPUs (run with PIN=0)" >&2; exit 2; }
-  server_cpu=(taskset -c 1)
-  sipp_cpu=(taskset -c 0)
-else
-  server_cpu=()
-  sipp_cpu=()
-fi
+pin_cpus
 aux_cpu=("${sipp_cpu[@]}")   # Prosody and the Python clients share the load generator's core
 
 bench_workdir parley-bridge-load
@@ -505,14 +497,8 @@ phase_xmpp2sip() {
   cpu1="$(cpu_ticks "${server_pids[@]}")"
   p1="$(cpu_ticks "$prosody_pid")"
   d1="$(sock_drops)"
-  if kill -0 "$uas_pid" 2>/dev/null; then
-    kill -INT "$uas_pid" 2>/dev/null || true   # sipp ends cleanly (writes its files) on SIGINT
-    for _ in $(seq 50); do kill -0 "$uas_pid" 2>/dev/null || break; sleep 0.1; done
-    stop_pid "$uas_pid"
-    uas_rc="stopped"
-  else
-    wait "$uas_pid" || uas_rc=$?
-  fi
+  finish_sipp "$uas_pid"
+  uas_rc=$sipp_rc
   log_errs
   row kind=xmpp2sip "server=$server" "rate=$xmpp_rate" "count=$xmpp_count" "tx_rc=$tx_rc" \
     "uas_rc=$uas_rc" "cpu0=$cpu0" "cpu1=$cpu1" "p0=$p0" "p1=$p1" "hz=$hz" "sdrops=$((d1 - d0))" \

@@ -123,6 +123,28 @@ comparison_preflight() {
     echo "no parleyd at $1: build it first (cmake --build build --target parleyd)" >&2
     exit 2
   fi
+  pin_cpus
+}
+
+# finish_sipp PID : ends a sipp started in the background (SIGINT, so it writes its files; then
+# stop_pid after 5 s), or collects the exit status of one that ended by itself. Sets sipp_rc to
+# "stopped" or that exit status. Not in a $(...): `wait` needs the shell that started sipp.
+finish_sipp() {
+  local pid=$1
+  sipp_rc=0
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -INT "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    stop_pid "$pid"
+    sipp_rc=stopped
+  else
+    wait "$pid" || sipp_rc=$?
+  fi
+}
+
+# pin_cpus : with PIN=1 (the default) the server goes on CPU 1 and the load generators on
+# CPU 0 (exits 2 without taskset or 2 CPUs); sets server_cpu and sipp_cpu (taskset prefixes).
+pin_cpus() {
   if [[ "${PIN:-1}" == 1 ]]; then
     command -v taskset >/dev/null || { echo "taskset not found (or run with PIN=0)" >&2; exit 2; }
     (($(nproc) >= 2)) || { echo "PIN=1 needs 2 CPUs (run with PIN=0)" >&2; exit 2; }

@@ -451,14 +451,9 @@ phase_hold() {
   cpu1="$(cpu_ticks "${server_pids[@]}")"
   d1="$(udp_rcvbuf_errors)"
   sd1="$(sock_drops)"
-  if kill -0 "$uas_pid" 2>/dev/null; then
-    kill -INT "$uas_pid" 2>/dev/null || true   # sipp ends cleanly (writes its files) on SIGINT
-    for _ in $(seq 50); do kill -0 "$uas_pid" 2>/dev/null || break; sleep 0.1; done
-    stop_pid "$uas_pid"
-    uas_rc="stopped(${last}/${expected})"
-  else
-    wait "$uas_pid" || uas_rc=$?
-  fi
+  finish_sipp "$uas_pid"
+  uas_rc=$sipp_rc
+  [[ "$uas_rc" != stopped ]] || uas_rc="stopped(${last}/${expected})"
   stop_server
   row kind=fanout "P=$p" "wpp=$((watchers / p))" "pub_rate=$pub_rate" "offered=$notify_rate" \
     "expected=$expected" "cpu0=$cpu0" "cpu1=$cpu1" "drops=$((d1 - d0))" "sdrops=$((sd1 - sd0))" \
