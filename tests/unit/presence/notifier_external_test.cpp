@@ -9,11 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "parley/presence/notifier.hpp"
-#include "parley/sip/parser.hpp"
-#include "parley/storage/memory_list_store.hpp"
-#include "parley/storage/memory_subscription_store.hpp"
-#include "sip_test_support.hpp"
+#include "notifier_fixture.hpp"
 
 namespace parley::presence {
 namespace {
@@ -21,6 +17,10 @@ using namespace std::chrono_literals;
 using sip::HeaderId;
 using Authorization = ExternalPresence::Authorization;
 using Watch = ExternalPresence::Watch;
+using fixture::Dialog;
+using fixture::header;
+using fixture::kWatcher;
+using fixture::parse;
 
 constexpr std::string_view kBob = "sip:bob@localhost";  // an XMPP contact
 constexpr std::string_view kDave = "sip:dave@localhost";
@@ -30,16 +30,6 @@ constexpr std::string_view kPidf =
     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
     "<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"sip:bob@localhost\">"
     "<tuple id=\"ID-phone\"><status><basic>open</basic></status></tuple></presence>";
-
-const sip::Peer kWatcher{sip::Transport::Udp, "192.0.2.7", 5070, 0, 0};
-
-sip::Message parse(std::string_view bytes) {
-  auto m = sip::Parser{}.parseDatagram(bytes);
-  EXPECT_TRUE(m) << bytes;
-  return m ? std::move(*m) : sip::Message{};
-}
-
-std::string header(const sip::Message& m, HeaderId id) { return std::string(m.header(id).value_or("")); }
 
 // The other world: owns a fixed set of AORs and says for each (watcher, AOR)
 // what the test set; records what the Notifier reports.
@@ -67,92 +57,18 @@ class FakeExternal final : public ExternalPresence {
   std::vector<std::pair<std::string, std::string>> asked;
 };
 
-struct Dialog {
-  std::string callId, fromTag, toTag;
-  std::uint32_t cseq = 1;
-};
-
-class NotifierExternalTest : public ::testing::Test {
+class NotifierExternalTest : public fixture::NotifierFixture {
  protected:
+  // The core lets the XMPP domain through.
   NotifierExternalTest()
-      : stack_(stackOptions(), sink_),
-        publisher_(publishOptions(), publications_),
-        notifier_(notifyOptions(), stack_, subscriptions_, publisher_) {
-    stack_.registerMethod(publisher_.registration());
-    stack_.registerMethod(notifier_.registration());
-    publisher_.setListener([this](const PublicationChange& c) { notifier_.onPublication(c); });
+      : NotifierFixture({"sip.localhost", "localhost"}, 1000,
+                        [](const sip::Peer&) { return std::string("198.51.100.1:5060"); }) {
     notifier_.setExternal(&external_);
-  }
-  simple::StackOptions stackOptions() {
-    simple::StackOptions o;
-    o.domains = {"sip.localhost", "localhost"};  // the core lets the XMPP domain through
-    o.clock = [this] { return now_; };
-    return o;
-  }
-  PublishOptions publishOptions() {
-    PublishOptions o;
-    o.expiry = {60s, 3600s, 3600s};
-    o.wallClock = [this] { return wall_; };
-    return o;
-  }
-  NotifyOptions notifyOptions() {
-    NotifyOptions o;
-    o.expiry = {60s, 3600s, 3600s};
-    o.wallClock = [this] { return wall_; };
-    o.sentBy = [](const sip::Peer&) { return std::string("198.51.100.1:5060"); };
-    return o;
-  }
-
-  void advance(std::chrono::milliseconds d) {
-    now_ += d;
-    wall_ += d;
-    stack_.advance(now_);
   }
 
   // A SUBSCRIBE from carol; returns the response. `rows`: extra header rows ("\n"-separated).
   sip::Message subscribe(Dialog& d, std::string_view rows, std::string_view ruri = kBob) {
-    const std::string n = std::to_string(++n_);
-    if (d.callId.empty()) {
-      d.callId = "sub-" + n;
-      d.fromTag = "w" + n;
-    }
-    std::string text = "SUBSCRIBE " + std::string(ruri) +
-                       " SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.7:5070;branch=z9hG4bK-s" + n +
-                       "\r\nMax-Forwards: 70\r\nTo: <" + std::string(ruri) + ">" +
-                       (d.toTag.empty() ? "" : ";tag=" + d.toTag) + "\r\nFrom: <" + std::string(kCarol) +
-                       ">;tag=" + d.fromTag + "\r\nCall-ID: " + d.callId + "\r\nCSeq: " +
-                       std::to_string(d.cseq++) + " SUBSCRIBE\r\nContact: <sip:carol@192.0.2.7:5070>\r\n";
-    test::appendRows(text, rows);
-    text += "Content-Length: 0\r\n\r\n";
-    const std::size_t before = sink_.sent.size();
-    stack_.onDatagram(text, kWatcher, now_);
-    for (std::size_t i = before; i < sink_.sent.size(); ++i) {
-      if (sink_.sent[i].bytes.starts_with("SIP/2.0")) {
-        auto r = parse(sink_.sent[i].bytes);
-        if (r.statusCode() < 300 && d.toTag.empty()) d.toTag = std::string(r.to().tag());
-        return r;
-      }
-    }
-    ADD_FAILURE() << "no response";
-    return {};
-  }
-
-  // NOTIFYs sent since the last call.
-  std::vector<sip::Message> newNotifies() {
-    std::vector<sip::Message> out;
-    for (; seen_ < sink_.sent.size(); ++seen_)
-      if (sink_.sent[seen_].bytes.starts_with("NOTIFY ")) out.push_back(parse(sink_.sent[seen_].bytes));
-    return out;
-  }
-
-  // The watcher's answer to a NOTIFY.
-  void answer(const sip::Message& notify, int code) {
-    std::string text = "SIP/2.0 " + std::to_string(code) + " Whatever\r\n";
-    for (const auto& h : notify.headers())
-      if (h.id == HeaderId::Via || h.id == HeaderId::From || h.id == HeaderId::CallId || h.id == HeaderId::CSeq)
-        text += std::string(sip::headerName(h.id)) + ": " + std::string(h.value) + "\r\n";
-    text += "To: " + header(notify, HeaderId::To) + "\r\nContent-Length: 0\r\n\r\n";
-    stack_.onDatagram(text, kWatcher, now_);
+    return subscribeAs(d, rows, ruri, ruri, kCarol, "<sip:carol@192.0.2.7:5070>", kWatcher);
   }
 
   // Subscribes carol to `aor`, answers the first NOTIFY; returns the dialog.
@@ -169,17 +85,7 @@ class NotifierExternalTest : public ::testing::Test {
     external_.states[std::string(aor)] = ExternalPresence::State{a, std::string(pidf)};
   }
 
-  txn::TimePoint now_ = txn::TimePoint{} + 1000s;
-  storage::WallTime wall_ = storage::WallTime{} + std::chrono::hours(24 * 365 * 50);
-  test::RecordingSink sink_;
-  simple::SipStack stack_;
-  storage::MemoryListStore<storage::Publication> publications_;
-  storage::MemorySubscriptionStore subscriptions_;
-  Publisher publisher_;
-  Notifier notifier_;
   FakeExternal external_;
-  std::size_t seen_ = 0;
-  int n_ = 0;
 };
 
 TEST_F(NotifierExternalTest, SubscribeToAnOwnedAorGets200ThenAPendingNotifyWithoutBody) {

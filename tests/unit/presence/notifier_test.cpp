@@ -1,16 +1,13 @@
-#include "parley/presence/notifier.hpp"
-
-#include <gtest/gtest.h>
-
-#include "parley/sip/parser.hpp"
-#include "parley/storage/memory_list_store.hpp"
-#include "parley/storage/memory_subscription_store.hpp"
-#include "sip_test_support.hpp"
+#include "notifier_fixture.hpp"
 
 namespace parley::presence {
 namespace {
 using namespace std::chrono_literals;
 using sip::HeaderId;
+using fixture::Dialog;
+using fixture::header;
+using fixture::kWatcher;
+using fixture::parse;
 
 constexpr std::string_view kAlice = "sip:alice@sip.localhost";
 constexpr std::string_view kOpen =
@@ -28,94 +25,19 @@ constexpr std::string_view kTerminated =
     "entity=\"sip:alice@sip.localhost\"><dialog id=\"d1\" direction=\"initiator\">"
     "<state>terminated</state></dialog></dialog-info>";
 
-const sip::Peer kWatcher{sip::Transport::Udp, "192.0.2.7", 5070, 0, 0};
 const sip::Peer kPbx{sip::Transport::Udp, "192.0.2.9", 5060, 0, 0};
 
-sip::Message parse(std::string_view bytes) {
-  auto m = sip::Parser{}.parseDatagram(bytes);
-  EXPECT_TRUE(m) << bytes;
-  return m ? std::move(*m) : sip::Message{};
-}
-
-std::string header(const sip::Message& m, HeaderId id) { return std::string(m.header(id).value_or("")); }
-
-// One subscription dialog as the watcher sees it.
-struct Dialog {
-  std::string callId, fromTag, toTag;
-  std::uint32_t cseq = 1;
-};
-
-class NotifierTest : public ::testing::Test {
+class NotifierTest : public fixture::NotifierFixture {
  protected:
   NotifierTest()
-      : stack_(stackOptions(), sink_),
-        publisher_(publishOptions(), publications_),
-        notifier_(notifyOptions(), stack_, subscriptions_, publisher_) {
-    stack_.registerMethod(publisher_.registration());
-    stack_.registerMethod(notifier_.registration());
-    publisher_.setListener([this](const PublicationChange& c) { notifier_.onPublication(c); });
-  }
-  simple::StackOptions stackOptions() {
-    simple::StackOptions o;
-    o.domains = {"sip.localhost"};
-    o.clock = [this] { return now_; };
-    return o;
-  }
-  PublishOptions publishOptions() {
-    PublishOptions o;
-    o.expiry = {60s, 3600s, 3600s};
-    o.wallClock = [this] { return wall_; };
-    return o;
-  }
-  NotifyOptions notifyOptions() {
-    NotifyOptions o;
-    o.expiry = {60s, 3600s, 3600s};
-    o.maxSubscriptionsPerWatcher = 3;
-    o.wallClock = [this] { return wall_; };
-    o.sentBy = [](const sip::Peer& to) {
-      return std::string(to.address.find(':') != std::string::npos ? "[2001:db8::1]:5060" : "198.51.100.1:5060");
-    };
-    return o;
-  }
+      : NotifierFixture({"sip.localhost"}, 3, [](const sip::Peer& to) {
+          return std::string(to.address.find(':') != std::string::npos ? "[2001:db8::1]:5060" : "198.51.100.1:5060");
+        }) {}
 
-  // Moves both clocks; fires what is due.
-  void advance(std::chrono::milliseconds d) {
-    now_ += d;
-    wall_ += d;
-    stack_.advance(now_);
-  }
-
-  void deliver(const std::string& text, const sip::Peer& from) { stack_.onDatagram(text, from, now_); }
-
-  // A SUBSCRIBE; returns the response. `rows` are extra header rows ("\n"-separated).
+  // A SUBSCRIBE from bob; returns the response. `rows` are extra header rows ("\n"-separated).
   sip::Message subscribe(Dialog& d, std::string_view rows, std::string_view ruri = kAlice,
                          std::string_view contact = "<sip:bob@192.0.2.7:5070>", const sip::Peer& from = kWatcher) {
-    const std::string n = std::to_string(++n_);
-    if (d.callId.empty()) {
-      d.callId = "sub-" + n;
-      d.fromTag = "w" + n;
-    }
-    std::string text = "SUBSCRIBE " + std::string(ruri) +
-                       " SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.7:5070;branch=z9hG4bK-s" + n +
-                       "\r\nMax-Forwards: 70\r\nTo: <" + std::string(kAlice) + ">" +
-                       (d.toTag.empty() ? "" : ";tag=" + d.toTag) + "\r\nFrom: <sip:bob@sip.localhost>;tag=" +
-                       d.fromTag + "\r\nCall-ID: " + d.callId + "\r\nCSeq: " + std::to_string(d.cseq++) +
-                       " SUBSCRIBE\r\n";
-    if (!contact.empty()) text += "Contact: " + std::string(contact) + "\r\n";
-    test::appendRows(text, rows);
-    text += "Content-Length: 0\r\n\r\n";
-    const std::size_t before = sink_.sent.size();
-    deliver(text, from);
-    EXPECT_GT(sink_.sent.size(), before);
-    for (std::size_t i = before; i < sink_.sent.size(); ++i) {
-      if (sink_.sent[i].bytes.starts_with("SIP/2.0")) {
-        auto r = parse(sink_.sent[i].bytes);
-        if (r.statusCode() < 300 && d.toTag.empty()) d.toTag = std::string(r.to().tag());
-        return r;
-      }
-    }
-    ADD_FAILURE() << "no response";
-    return {};
+    return subscribeAs(d, rows, ruri, kAlice, "sip:bob@sip.localhost", contact, from);
   }
 
   sip::Message publish(std::string_view event, std::string_view body, std::string_view rows = {}) {
@@ -134,36 +56,6 @@ class NotifierTest : public ::testing::Test {
     ADD_FAILURE() << "no PUBLISH response";
     return {};
   }
-
-  // NOTIFYs sent since index `from` (and moves `from` past them).
-  std::vector<sip::Message> notifies(std::size_t& from) {
-    std::vector<sip::Message> out;
-    for (; from < sink_.sent.size(); ++from)
-      if (sink_.sent[from].bytes.starts_with("NOTIFY ")) out.push_back(parse(sink_.sent[from].bytes));
-    return out;
-  }
-  std::vector<sip::Message> newNotifies() { return notifies(seen_); }
-
-  // The watcher's answer to a NOTIFY.
-  void answer(const sip::Message& notify, int code) {
-    std::string text = "SIP/2.0 " + std::to_string(code) + " Whatever\r\n";
-    for (const auto& h : notify.headers())
-      if (h.id == HeaderId::Via || h.id == HeaderId::From || h.id == HeaderId::CallId || h.id == HeaderId::CSeq)
-        text += std::string(sip::headerName(h.id)) + ": " + std::string(h.value) + "\r\n";
-    text += "To: " + header(notify, HeaderId::To) + "\r\nContent-Length: 0\r\n\r\n";
-    deliver(text, kWatcher);
-  }
-
-  txn::TimePoint now_ = txn::TimePoint{} + 1000s;
-  storage::WallTime wall_ = storage::WallTime{} + std::chrono::hours(24 * 365 * 50);
-  test::RecordingSink sink_;
-  simple::SipStack stack_;
-  storage::MemoryListStore<storage::Publication> publications_;
-  storage::MemorySubscriptionStore subscriptions_;
-  Publisher publisher_;
-  Notifier notifier_;
-  std::size_t seen_ = 0;
-  int n_ = 0;
 };
 
 TEST_F(NotifierTest, SubscribeGets200NotWith202AndExpiresContactAndToTag) {
