@@ -19,8 +19,6 @@ constexpr std::string_view kShape = R"(expected "<transport>:<host>:<port>", e.g
 
 tl::unexpected<std::string> fail(std::string message) { return tl::unexpected(std::move(message)); }
 
-bool isAsciiLetter(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
-
 // "0".."65535", decimal digits only (no sign, no spaces).
 std::optional<std::uint16_t> parsePort(std::string_view text) {
   if (text.empty() || text.size() > 5) return std::nullopt;
@@ -83,19 +81,10 @@ tl::expected<ListenAddress, std::string> parseListenAddress(std::string_view tex
   }
 
   if (host.empty()) return fail("missing host");
-  const std::string hostText(host);
-  const auto canonical = detail::canonicalIp(hostText, out.ipv6 ? AF_INET6 : AF_INET);
-  if (!canonical) {
-    if (out.ipv6) return fail("invalid IPv6 address " + quote(host));
-    // A name here would need a DNS lookup, which blocks start-up (and the loop on reload).
-    if (std::any_of(host.begin(), host.end(), isAsciiLetter)) {
-      return fail("host " + quote(host) +
-                  " is not an IP literal; only IP literals are accepted because name lookups "
-                  "would block");
-    }
-    return fail("invalid IPv4 address " + quote(host));
-  }
-  out.host = *canonical;
+  // A name here would need a DNS lookup, which blocks start-up (and the loop on reload).
+  auto canonical = detail::ipLiteral(host, out.ipv6);
+  if (!canonical) return fail(std::move(canonical.error()));
+  out.host = std::move(*canonical);
 
   const auto portValue = parsePort(port);
   if (!portValue) return fail("invalid port " + quote(port) + " (expected 0..65535)");
