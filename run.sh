@@ -153,7 +153,7 @@ if ((demo)); then
   for pidfile_config in "$prosody_dir/prosody.pid:$demo_dir/prosody.cfg.lua" \
                         "$demo_dir/parleyd.pid:$demo_dir/parley.toml"; do
     pidfile=${pidfile_config%%:*}
-    old_pid=$(tr -dc '0-9' <"$pidfile" 2>/dev/null || true)
+    old_pid=$(tr -dc '0-9' 2>/dev/null <"$pidfile" || true)
     if [[ -n "$old_pid" ]] && kill -0 "$old_pid" 2>/dev/null &&
        tr '\0' ' ' <"/proc/$old_pid/cmdline" 2>/dev/null | grep -qF -- "--config ${pidfile_config#*:}"; then
       leftovers+=("$old_pid")
