@@ -9,6 +9,7 @@
 
 #include <gloox/tag.h>
 
+#include "node_storage.hpp"
 #include "parley/bridge/bridge.hpp"
 #include "parley/messaging/message_router.hpp"
 #include "parley/presence/notifier.hpp"
@@ -16,11 +17,6 @@
 #include "parley/registrar/registrar.hpp"
 #include "parley/server/logging.hpp"
 #include "parley/simple/sip_stack.hpp"
-#include "parley/storage/memory_list_store.hpp"
-#include "parley/storage/memory_subscription_store.hpp"
-#include "parley/storage/publication_store.hpp"
-#include "parley/storage/registration_store.hpp"
-#include "parley/storage/roster_store.hpp"
 #include "parley/transport/loop_timer.hpp"
 #include "parley/transport/transports.hpp"
 #include "parley/xmpp/component.hpp"
@@ -90,10 +86,11 @@ struct Node::Impl final : transport::Handler, txn::TransportSink {
         log(logger("node")),
         transports(io, transportLimits(cfg), *this, logger("transport")),
         stack(stackOptions(cfg), *this),
-        registrar(registrarOptions(cfg), registrations),
+        state(cfg, io),
+        registrar(registrarOptions(cfg), state.registrations()),
         messages(messagingOptions(), stack, registrar),
-        publisher(publishOptions(cfg), publications),
-        notifier(notifyOptions(), stack, subscriptions, publisher),
+        publisher(publishOptions(cfg), state.publications()),
+        notifier(notifyOptions(), stack, state.subscriptions(), publisher),
         timer(io, [this](Clock::time_point now) { onTimer(now); }, logger("sip")),
         signals(io),
         drainTimer(io) {
@@ -101,7 +98,11 @@ struct Node::Impl final : transport::Handler, txn::TransportSink {
     stack.registerMethod(messages.registration());
     stack.registerMethod(publisher.registration());
     stack.registerMethod(notifier.registration());
-    publisher.setListener([this](const presence::PublicationChange& change) { notifier.onPublication(change); });
+    publisher.setListener([this](const presence::PublicationChange& change) {
+      notifier.onPublication(change);
+      // Watchers on other nodes (Redis): they compose from the shared store.
+      if (change.stateChanged) state.publishChange(change.event, change.aor);
+    });
     if (cfg.xmpp.enabled) setUpXmpp();
     scheduleSweep(Clock::now());
   }
@@ -135,8 +136,8 @@ struct Node::Impl final : transport::Handler, txn::TransportSink {
       return stack.setTimer(stack.now() + after, [fire = std::move(fire)](Clock::time_point) { fire(); });
     };
     ports.cancelTimer = [this](std::uint64_t id) { stack.cancelTimer(id); };
-    gateway = std::make_unique<bridge::Bridge>(std::move(bo), std::move(ports), roster, contactPresence,
-                                               logger("bridge"));
+    gateway = std::make_unique<bridge::Bridge>(std::move(bo), std::move(ports), state.roster(),
+                                               state.contactPresence(), logger("bridge"));
     notifier.setExternal(gateway.get());
     notifier.setPresenceObserver([this](std::string_view aor) { gateway->onSipPresenceChanged(aor); });
 
@@ -213,17 +214,35 @@ struct Node::Impl final : transport::Handler, txn::TransportSink {
     return "127.0.0.1";
   }
 
+  // Storage events drive the notifier: resume this node's subscriptions once
+  // Redis is first up, resynchronise after an outage, hear other nodes' changes.
+  void startStorage() {
+    NodeStorage::Hooks h;
+    h.afterAnswer = [this] { timer.schedule(stack.nextDeadline()); };
+    h.remoteChange = [this](std::string_view event, std::string_view aor) { notifier.onRemoteChange(event, aor); };
+    h.ready = [this] { resumeSubscriptions(); };
+    h.restored = [this] {
+      if (!resumed) return resumeSubscriptions();  // the link dropped before the first resume ended
+      const auto n = notifier.renotifyAll();
+      log->info("storage.restored backend=redis renotified={}", n);
+    };
+    state.start(std::move(h));
+  }
+
+  void resumeSubscriptions() {
+    notifier.resume([this](tl::expected<std::size_t, storage::StoreError> n) {
+      if (!n) {
+        log->warn("storage.resume_failed reason=\"{}\"", n.error().message);  // again when the link is back
+        return;
+      }
+      resumed = true;
+      log->info("storage.ready backend=redis resumed={}", *n);
+    });
+  }
+
   void scheduleSweep(Clock::time_point now) {
     stack.setTimer(now + kSweepInterval, [this](Clock::time_point t) {
-      const auto wall = storage::WallClock::now();
-      if (const auto n = registrations.sweep(wall); n > 0)
-        log->debug("registrar.swept bindings={} aors={}", n, registrations.keys());
-      if (const auto n = publications.sweep(wall); n > 0)
-        log->debug("presence.swept publications={} keys={}", n, publications.keys());
-      // Orphans only: a subscription ends at its expiry by the notifier's timer, which
-      // sends the terminating NOTIFY; the grace keeps the sweep from racing it.
-      if (const auto n = subscriptions.sweep(wall - kSweepInterval); n > 0)
-        log->debug("presence.swept subscriptions={} left={}", n, subscriptions.size());
+      state.sweep(storage::WallClock::now(), kSweepInterval);
       scheduleSweep(t);
     });
   }
@@ -290,6 +309,7 @@ struct Node::Impl final : transport::Handler, txn::TransportSink {
     drainTimer.cancel();
     timer.schedule(std::nullopt);
     if (component) component->stop();  // </stream:stream>, flushed before the loop ends
+    state.stop();
     transports.close();
     const auto t = transports.stats();
     const auto& s = stack.stats();
@@ -302,15 +322,11 @@ struct Node::Impl final : transport::Handler, txn::TransportSink {
   asio::io_context io{1};
   transport::Transports transports;
   simple::SipStack stack;
-  storage::MemoryListStore<storage::Binding> registrations;
+  NodeStorage state;
   registrar::Registrar registrar;
   messaging::MessageRouter messages;
-  storage::MemoryListStore<storage::Publication> publications;
   presence::Publisher publisher;
-  storage::MemorySubscriptionStore subscriptions;
   presence::Notifier notifier;
-  storage::MemoryListStore<storage::RosterItem> roster;
-  storage::MemoryListStore<storage::ContactResource> contactPresence;
   std::unique_ptr<bridge::Bridge> gateway;
   std::optional<XmppSink> xmppSink;
   std::unique_ptr<xmpp::Component> component;
@@ -322,6 +338,7 @@ struct Node::Impl final : transport::Handler, txn::TransportSink {
   Clock::time_point deadline{};
   bool stopping = false;
   bool finished = false;
+  bool resumed = false;  // this node's subscriptions were taken over from Redis
 };
 
 Node::Node(config::Config cfg) : impl_(std::make_unique<Impl>(std::move(cfg))) {}
@@ -329,15 +346,12 @@ Node::Node(config::Config cfg) : impl_(std::make_unique<Impl>(std::move(cfg))) {
 Node::~Node() = default;
 
 tl::expected<void, std::string> Node::start() {
-  // The Redis client exists (storage/redis); the Redis-backed stores arrive with the rest of
-  // the storage issue. Until then a config asking for them must not silently run on memory.
-  if (impl_->cfg.storage.backend == config::StorageConfig::Backend::Redis)
-    return tl::unexpected(std::string("storage.backend = \"redis\" is not available in this build yet; use \"memory\""));
   for (const auto& l : impl_->cfg.sip.listen) {
     auto r = impl_->transports.listen({toSip(l.transport), l.host, l.port});
     if (!r) return tl::unexpected("cannot listen on " + l.text + ": " + r.error());
   }
   impl_->endpoints = impl_->transports.endpoints();
+  impl_->startStorage();
   if (impl_->component) impl_->component->start();  // connects once the loop runs
   return {};
 }

@@ -13,6 +13,8 @@ using storage::Subscription;
 namespace {
 
 constexpr std::string_view kAllowEvents = "presence, dialog";
+// How soon an expiry the store could not carry out (it was down) is tried again.
+constexpr auto kExpiryRetry = std::chrono::seconds(1);
 
 tl::unexpected<StoreError> refuse(int code, std::string reason = {}) {
   return tl::unexpected(StoreError{StoreError::Code::Refused, code, std::move(reason)});
@@ -241,18 +243,62 @@ void Notifier::notify(const std::string& id, std::shared_ptr<const NotifyBody> b
       [this, id, body = std::move(body)](tl::expected<Subscription, StoreError> r) {
         if (!r) {
           if (auto* watch = watches_.find(id)) watch->inFlight = false;
-          return;  // gone (its expiry ends the watch) or the store is down (the next change retries)
+          return;  // gone (its expiry ends the watch) or the store is down (renotifyAll() on its return)
         }
-        auto state = [this](const Subscription& s) {
-          const auto left = std::chrono::ceil<std::chrono::seconds>(s.expires - options_.wallClock());
-          return "active;expires=" + std::to_string(std::max<std::int64_t>(left.count(), 0));
-        };
-        if (body) return send(id, *r, *body, state(*r));
-        if (isExternal(*r)) return sendExternal(id, *r, false);
-        compose(r->resource, [this, id, sub = *r, state](std::shared_ptr<const NotifyBody> b) {
-          send(id, sub, *b, state(sub));
-        });
+        sendState(id, *r, body);
       });
+}
+
+void Notifier::sendState(const std::string& id, const Subscription& sub, std::shared_ptr<const NotifyBody> body) {
+  auto state = [this](const Subscription& s) {
+    const auto left = std::chrono::ceil<std::chrono::seconds>(s.expires - options_.wallClock());
+    return "active;expires=" + std::to_string(std::max<std::int64_t>(left.count(), 0));
+  };
+  if (body) return send(id, sub, *body, state(sub));
+  if (isExternal(sub)) return sendExternal(id, sub, false);
+  compose(sub.resource, [this, id, sub, state](std::shared_ptr<const NotifyBody> b) { send(id, sub, *b, state(sub)); });
+}
+
+// --- restart and resynchronisation ------------------------------------------------------------
+
+void Notifier::resume(std::function<void(tl::expected<std::size_t, StoreError>)> done) {
+  store_.owned(options_.wallClock(), [this, done = std::move(done)](tl::expected<std::vector<std::string>, StoreError> ids) {
+    if (!ids) return done(tl::unexpected(std::move(ids.error())));
+    std::size_t resumed = 0;
+    for (const auto& id : *ids) {
+      if (watches_.find(id) != nullptr) continue;  // already served by this run
+      ++resumed;
+      resumeOne(id);
+    }
+    done(resumed);
+  });
+}
+
+void Notifier::resumeOne(const std::string& id) {
+  const auto now = options_.wallClock();
+  store_.update(
+      id, now,
+      [now](const Subscription* cur) -> tl::expected<Subscription, StoreError> {
+        if (cur == nullptr || cur->expires <= now) return refuse(481);
+        Subscription next = *cur;
+        ++next.localCSeq;  // the dialog goes on: the watcher sees the next CSeq
+        return next;
+      },
+      [this, id](tl::expected<Subscription, StoreError> r) {
+        if (!r || watches_.find(id) != nullptr) return;  // lapsed meanwhile, or already served
+        ++stats_.resumed;
+        armExpiry(id, r->expires);
+        watches_.find(id)->inFlight = true;
+        sendState(id, *r, nullptr);
+      });
+}
+
+std::size_t Notifier::renotifyAll() {
+  std::vector<std::string> ids;
+  ids.reserve(watches_.size());
+  watches_.forEach([&ids](const std::string& id) { ids.push_back(id); });
+  for (const auto& id : ids) notify(id, nullptr);
+  return ids.size();
 }
 
 void Notifier::send(const std::string& id, const Subscription& sub, const NotifyBody& body,
@@ -381,6 +427,11 @@ void Notifier::expire(const std::string& id) {
             watches_.arm(id, stack_.now() + std::chrono::milliseconds(100));  // drained by the caller's loop
             return;
           }
+          if (r.error().code == StoreError::Code::Unavailable) {
+            // The store is down: the subscription still ends, once it can be read.
+            watches_.arm(id, stack_.now() + kExpiryRetry);
+            return scheduleExpiries();
+          }
           watches_.erase(id);
           return;
         }
@@ -397,6 +448,11 @@ void Notifier::expire(const std::string& id) {
 }
 
 // --- state changes ------------------------------------------------------------------------------
+
+void Notifier::onRemoteChange(std::string_view event, std::string_view aor) {
+  if (findPackage(event) == nullptr) return;
+  fanOut(event, aor);
+}
 
 void Notifier::onPublication(const PublicationChange& change) {
   if (change.stateChanged) return fanOut(change.event, change.aor);  // composing re-arms the expiry

@@ -22,7 +22,9 @@ std::string_view toString(CodecError e) {
 namespace {
 
 // One byte per record type, after the version byte.
-enum class RecordType : std::uint8_t { Binding = 'B', Publication = 'P', RosterItem = 'R', ContactResource = 'C' };
+enum class RecordType : std::uint8_t {
+  Binding = 'B', Publication = 'P', RosterItem = 'R', ContactResource = 'C', Subscription = 'S'
+};
 
 constexpr std::int64_t kNever = std::numeric_limits<std::int64_t>::max();
 
@@ -119,6 +121,14 @@ class Reader {
     in_.remove_prefix(static_cast<std::size_t>(n));
     return true;
   }
+  /// `n` strings into `out` (cleared first). Each takes at least its length
+  /// byte, so a huge count runs out of input first.
+  bool strings(std::vector<std::string>& out, std::size_t n) {
+    out.clear();
+    for (std::size_t i = 0; i < n; ++i)
+      if (!str(out.emplace_back())) return false;
+    return true;
+  }
   bool flags(std::uint8_t& f, std::uint8_t known) {
     if (in_.empty()) return fail(CodecError::Truncated);
     f = static_cast<std::uint8_t>(in_.front());
@@ -184,6 +194,7 @@ using storage::Binding;
 using storage::ContactResource;
 using storage::Publication;
 using storage::RosterItem;
+using storage::Subscription;
 
 std::string Codec<Binding>::encode(const std::vector<Binding>& list) {
   return encodeList(RecordType::Binding, list, [](Writer& w, const Binding& b) {
@@ -204,12 +215,7 @@ tl::expected<std::vector<Binding>, CodecError> Codec<Binding>::decode(std::strin
     if (!(r.str(b.contact) && r.str(b.callId) && r.unsignedInt(b.cseq) && r.time(b.expires) &&
           r.unsignedInt(b.qMilli) && r.unsignedInt(paths)))
       return false;
-    b.path.clear();
-    for (std::size_t i = 0; i < paths; ++i) {
-      // Each path takes at least its length byte: a huge count runs out of input first.
-      if (!r.str(b.path.emplace_back())) return false;
-    }
-    return r.str(b.source);
+    return r.strings(b.path, paths) && r.str(b.source);
   });
 }
 
@@ -271,6 +277,36 @@ tl::expected<std::vector<ContactResource>, CodecError> Codec<ContactResource>::d
       return false;
     c.available = (f & kAvailable) != 0;
     return true;
+  });
+}
+
+std::string Codec<Subscription>::encode(const std::vector<Subscription>& list) {
+  return encodeList(RecordType::Subscription, list, [](Writer& w, const Subscription& s) {
+    w.str(s.resource);
+    w.str(s.watcher);
+    w.str(s.eventId);
+    w.str(s.callId);
+    w.str(s.localTag);
+    w.str(s.remoteTag);
+    w.str(s.localUri);
+    w.str(s.remoteUri);
+    w.str(s.remoteTarget);
+    w.u64(s.routeSet.size());
+    for (const auto& r : s.routeSet) w.str(r);
+    w.str(s.source);
+    w.u64(s.localCSeq);
+    w.u64(s.remoteCSeq);
+    w.time(s.expires);
+  });
+}
+
+tl::expected<std::vector<Subscription>, CodecError> Codec<Subscription>::decode(std::string_view value) {
+  return decodeList<Subscription>(RecordType::Subscription, value, [](Reader& r, Subscription& s) {
+    std::size_t routes = 0;
+    return r.str(s.resource) && r.str(s.watcher) && r.str(s.eventId) && r.str(s.callId) && r.str(s.localTag) &&
+           r.str(s.remoteTag) && r.str(s.localUri) && r.str(s.remoteUri) && r.str(s.remoteTarget) &&
+           r.unsignedInt(routes) && r.strings(s.routeSet, routes) && r.str(s.source) && r.unsignedInt(s.localCSeq) &&
+           r.unsignedInt(s.remoteCSeq) && r.time(s.expires);
   });
 }
 

@@ -49,15 +49,6 @@ storage::StoreError unexpectedReply(const RedisReply& r) {
 
 namespace {
 
-void loadScript(RedisClient& client, const std::shared_ptr<ScriptState>& script) {
-  if (script->loading) return;
-  script->loading = true;
-  client.command({"SCRIPT", "LOAD", kCompareAndSetScript}, [script](tl::expected<RedisReply, RedisError> r) {
-    script->loading = false;
-    if (r && r->type == RedisReply::Type::String) script->sha = std::move(r->str);
-  });
-}
-
 void answer(tl::expected<RedisReply, RedisError> r, const CasDone& done) {
   if (!r) return done(tl::unexpected(unavailable(r.error())));
   if (r->type == RedisReply::Type::Integer && r->integer == 1) return done(CasOutcome{true, std::nullopt});
@@ -74,27 +65,10 @@ void answer(tl::expected<RedisReply, RedisError> r, const CasDone& done) {
 
 }  // namespace
 
-void compareAndSet(RedisClient& client, const std::shared_ptr<ScriptState>& script, const std::string& key,
+void compareAndSet(RedisClient& client, const RedisScript& script, const std::string& key,
                    const std::optional<std::string>& old, std::string next, std::int64_t pxMillis, CasDone done) {
-  std::vector<std::string> args = {"1", key, old ? "1" : "0", old.value_or(""), std::move(next),
-                                   std::to_string(pxMillis)};
-  if (script->sha.empty()) {
-    loadScript(client, script);
-    args.insert(args.begin(), {"EVAL", kCompareAndSetScript});
-    return client.command(std::move(args), [done = std::move(done)](auto r) { answer(std::move(r), done); });
-  }
-  auto argv = args;
-  argv.insert(argv.begin(), {"EVALSHA", script->sha});
-  client.command(std::move(argv), [&client, script, args = std::move(args), done = std::move(done)](auto r) mutable {
-    // The script cache is gone (restart, SCRIPT FLUSH, failover): send it whole.
-    if (r && r->type == RedisReply::Type::Error && r->str.rfind("NOSCRIPT", 0) == 0) {
-      script->sha.clear();
-      loadScript(client, script);
-      args.insert(args.begin(), {"EVAL", kCompareAndSetScript});
-      return client.command(std::move(args), [done = std::move(done)](auto r2) { answer(std::move(r2), done); });
-    }
-    answer(std::move(r), done);
-  });
+  script.run(client, {key}, {old ? "1" : "0", old.value_or(""), std::move(next), std::to_string(pxMillis)},
+             [done = std::move(done)](auto r) { answer(std::move(r), done); });
 }
 
 }  // namespace parley::redis::detail

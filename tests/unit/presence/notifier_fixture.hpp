@@ -119,15 +119,16 @@ class NotifierFixture : public ::testing::Test {
   std::vector<sip::Message> newNotifies() { return notifies(seen_); }
 
   // The watcher's answer to a NOTIFY.
-  void answer(const sip::Message& notify, int code) {
+  static std::string answerText(const sip::Message& notify, int code) {
     std::string text = "SIP/2.0 " + std::to_string(code) + " Whatever\r\n";
     for (const auto& h : notify.headers())
       if (h.id == sip::HeaderId::Via || h.id == sip::HeaderId::From || h.id == sip::HeaderId::CallId ||
           h.id == sip::HeaderId::CSeq)
         text += std::string(sip::headerName(h.id)) + ": " + std::string(h.value) + "\r\n";
     text += "To: " + header(notify, sip::HeaderId::To) + "\r\nContent-Length: 0\r\n\r\n";
-    deliver(text, kWatcher);
+    return text;
   }
+  void answer(const sip::Message& notify, int code) { deliver(answerText(notify, code), kWatcher); }
 
   txn::TimePoint now_ = txn::TimePoint{} + 1000s;
   storage::WallTime wall_ = storage::WallTime{} + std::chrono::hours(24 * 365 * 50);

@@ -67,6 +67,13 @@ class MemorySubscriptionStore final : public SubscriptionStore {
     done(w == byWatcher_.end() ? std::size_t{0} : std::size_t{w->second});
   }
 
+  void owned(WallTime now, Ids done) override {
+    std::vector<std::string> ids;
+    for (const Record& r : records_)
+      if (r.expires > now) ids.emplace_back(r.id());
+    done(std::move(ids));
+  }
+
   /// Removes every record expired at `now`; returns how many went.
   std::size_t sweep(WallTime now) {
     std::size_t dropped = 0;

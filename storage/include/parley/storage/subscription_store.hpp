@@ -73,6 +73,10 @@ class SubscriptionStore {
   virtual void watchers(const std::string& resource, WallTime now, Ids done) = 0;
   /// Number of live subscriptions whose `watcher` is `aor`.
   virtual void countByWatcher(const std::string& aor, WallTime now, Count done) = 0;
+  /// Ids of the live subscriptions this node owns: the ones it created or
+  /// last updated, whose NOTIFYs it sends. A restarted node resumes them. A
+  /// store private to one node owns all of its subscriptions.
+  virtual void owned(WallTime now, Ids done) = 0;
 };
 
 }  // namespace parley::storage

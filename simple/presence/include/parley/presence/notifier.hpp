@@ -57,6 +57,7 @@ class Notifier final : public simple::RequestHandler {
   struct Stats {
     std::uint64_t created = 0, refreshed = 0, unsubscribed = 0, expired = 0, ended = 0;
     std::uint64_t notifies = 0, notifyFailures = 0, coalesced = 0;
+    std::uint64_t resumed = 0;  ///< subscriptions taken over from the store after a restart
   };
 
   Notifier(NotifyOptions options, simple::SipStack& stack, storage::SubscriptionStore& store,
@@ -90,6 +91,18 @@ class Notifier final : public simple::RequestHandler {
   /// authorization): every SIP watcher of it gets a NOTIFY.
   void onExternalChange(std::string_view aor);
 
+  /// Another node changed `aor`'s state for `event` (a PUBLISH it accepted):
+  /// this node's watchers hear of it, as after a local change.
+  void onRemoteChange(std::string_view event, std::string_view aor);
+
+  /// After a restart: takes over the store's subscriptions that this node owns
+  /// (SubscriptionStore::owned) and sends each a NOTIFY with the current state
+  /// in its dialog, the CSeq going on from the stored one. `done` gets how many.
+  void resume(std::function<void(tl::expected<std::size_t, storage::StoreError>)> done);
+  /// Sends every subscription this node serves a NOTIFY with the current state
+  /// (after a store outage, when changes may have gone unheard); returns how many.
+  std::size_t renotifyAll();
+
   [[nodiscard]] const Stats& stats() const { return stats_; }
   /// Subscriptions this node sends NOTIFYs for.
   [[nodiscard]] std::size_t watches() const { return watches_.size(); }
@@ -106,6 +119,9 @@ class Notifier final : public simple::RequestHandler {
   void notifyResource(const std::string& resource);
   /// Sends the current state to one subscription (body composed if null).
   void notify(const std::string& id, std::shared_ptr<const NotifyBody> body);
+  /// Sends `sub`'s current state (active) in a NOTIFY: `body`, else composed or external.
+  void sendState(const std::string& id, const storage::Subscription& sub, std::shared_ptr<const NotifyBody> body);
+  void resumeOne(const std::string& id);
   void send(const std::string& id, const storage::Subscription& sub, const NotifyBody& body,
             std::string_view state);
   /// True when the subscription's presentity belongs to the external source.

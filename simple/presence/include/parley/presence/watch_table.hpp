@@ -63,6 +63,11 @@ class WatchTable {
     index_.erase(it);
   }
   [[nodiscard]] std::size_t size() const { return index_.size(); }
+  /// Calls fn(id) for every watch, in no particular order; fn must not insert or erase.
+  template <class Fn>
+  void forEach(Fn&& fn) const {
+    for (const auto& [id, slot] : index_) fn(id);
+  }
 
   /// Sets the expiry deadline of `id`'s watch (which must exist), replacing any.
   void arm(const std::string& id, txn::TimePoint deadline) {

@@ -29,6 +29,7 @@
 #include "parley/storage/publication_store.hpp"
 #include "parley/storage/registration_store.hpp"
 #include "parley/storage/roster_store.hpp"
+#include "parley/storage/subscription_store.hpp"
 
 namespace parley::redis {
 
@@ -59,6 +60,7 @@ PARLEY_REDIS_DECLARE_CODEC(storage::Binding);
 PARLEY_REDIS_DECLARE_CODEC(storage::Publication);
 PARLEY_REDIS_DECLARE_CODEC(storage::RosterItem);
 PARLEY_REDIS_DECLARE_CODEC(storage::ContactResource);
+PARLEY_REDIS_DECLARE_CODEC(storage::Subscription);
 
 #undef PARLEY_REDIS_DECLARE_CODEC
 

@@ -42,6 +42,7 @@
 
 #include "parley/redis/codecs.hpp"
 #include "parley/redis/redis_client.hpp"
+#include "parley/redis/redis_script.hpp"
 #include "parley/storage/list_store.hpp"
 
 namespace parley::redis {
@@ -52,13 +53,6 @@ namespace detail {
 /// value, new value ("" = delete), PX ms ("0" = no TTL). Returns 1 if written;
 /// else the key's current value as a one-element array (nil: absent).
 extern const char* const kCompareAndSetScript;
-
-/// The SHA1 of the loaded script ("" until SCRIPT LOAD answered), shared by
-/// the in-flight commands of one store.
-struct ScriptState {
-  std::string sha;
-  bool loading = false;
-};
 
 [[nodiscard]] std::string listKey(std::string_view prefix, std::string_view key, std::string_view kind);
 /// PX for a list whose latest expiry is `latest`: 0 (no TTL) for
@@ -74,9 +68,8 @@ struct CasOutcome {
   std::optional<std::string> current;  ///< when not written: the key's value now (nullopt: absent)
 };
 using CasDone = std::function<void(tl::expected<CasOutcome, storage::StoreError>)>;
-/// Runs the script (EVALSHA once SCRIPT LOAD answered, EVAL before that and
-/// after a NOSCRIPT); `done` gets what happened, or why it did not.
-void compareAndSet(RedisClient& client, const std::shared_ptr<ScriptState>& script, const std::string& key,
+/// Runs kCompareAndSetScript; `done` gets what happened, or why it did not.
+void compareAndSet(RedisClient& client, const RedisScript& script, const std::string& key,
                    const std::optional<std::string>& old, std::string next, std::int64_t pxMillis, CasDone done);
 
 }  // namespace detail
@@ -92,9 +85,12 @@ class RedisListStore final : public storage::ListStore<T> {
   static constexpr int kMaxRetries = 8;
 
   /// `kind` names the record type in the key ("reg", "pub", ...); `client`
-  /// must outlive the store.
-  RedisListStore(RedisClient& client, std::string keyPrefix, std::string kind)
-      : core_(std::make_shared<Core>(client, std::move(keyPrefix), std::move(kind))) {}
+  /// must outlive the store. `keepExpired`: how long a lapsed record is still
+  /// handed to update() closures (and kept in Redis) before it is dropped; 0
+  /// for every ListStore, RedisSubscriptionStore's grace for its records.
+  RedisListStore(RedisClient& client, std::string keyPrefix, std::string kind,
+                 std::chrono::milliseconds keepExpired = std::chrono::milliseconds::zero())
+      : core_(std::make_shared<Core>(client, std::move(keyPrefix), std::move(kind), keepExpired)) {}
 
   /// The Redis key holding the list of `key`.
   [[nodiscard]] std::string redisKey(const std::string& key) const {
@@ -105,10 +101,11 @@ class RedisListStore final : public storage::ListStore<T> {
   void lookup(const std::string& key, storage::WallTime now, Done done) override {
     std::weak_ptr<Core> weak = core_;
     core_->client.command({"GET", redisKey(key)}, [weak, now, done = std::move(done)](auto reply) {
-      if (!weak.lock()) return;
+      auto self = weak.lock();
+      if (!self) return;
       auto list = decodeReply(reply);
       if (!list) return done(tl::unexpected(std::move(list.error())));
-      dropExpired(*list, now);
+      dropExpired(*list, now, self->grace);
       done(std::move(*list));
     });
   }
@@ -129,17 +126,19 @@ class RedisListStore final : public storage::ListStore<T> {
   using Result = tl::expected<List, storage::StoreError>;
 
   struct Core {
-    Core(RedisClient& c, std::string p, std::string k) : client(c), prefix(std::move(p)), kind(std::move(k)) {}
+    Core(RedisClient& c, std::string p, std::string k, std::chrono::milliseconds g)
+        : client(c), prefix(std::move(p)), kind(std::move(k)), grace(g) {}
     RedisClient& client;
     std::string prefix;
     std::string kind;
-    std::shared_ptr<detail::ScriptState> script = std::make_shared<detail::ScriptState>();
+    std::chrono::milliseconds grace;
+    RedisScript script{detail::kCompareAndSetScript};
     /// Keys with a batch in flight -> the updates waiting for the next one.
     std::unordered_map<std::string, Batch> queued;
   };
 
-  static std::size_t dropExpired(List& list, storage::WallTime now) {
-    return std::erase_if(list, [now](const T& r) { return r.expires <= now; });
+  static std::size_t dropExpired(List& list, storage::WallTime now, std::chrono::milliseconds grace) {
+    return std::erase_if(list, [now, grace](const T& r) { return r.expires <= now - grace; });
   }
 
   /// Takes the updates queued for `key` (its entry in `queued` stays, marking it busy).
@@ -190,7 +189,7 @@ class RedisListStore final : public storage::ListStore<T> {
     bool changed = false;
     storage::WallTime latestNow = storage::WallTime::min();
     for (const Pending& p : *batch) {
-      dropExpired(current, p.now);
+      dropExpired(current, p.now, core->grace);
       latestNow = std::max(latestNow, p.now);
       auto next = p.change(current);
       if (next) {
@@ -206,7 +205,8 @@ class RedisListStore final : public storage::ListStore<T> {
     if (!current.empty()) {
       const auto latest = std::max_element(current.begin(), current.end(),
                                            [](const T& x, const T& y) { return x.expires < y.expires; });
-      px = detail::ttlMillis(latest->expires, latestNow);
+      const auto keep = latest->expires == storage::WallTime::max() ? latest->expires : latest->expires + core->grace;
+      px = detail::ttlMillis(keep, latestNow);
       value = Codec<T>::encode(current);
     }
     std::weak_ptr<Core> weak = core;

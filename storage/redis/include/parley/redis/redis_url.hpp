@@ -1,4 +1,5 @@
-// Where Redis is: "redis://[:password@]host[:port][/db]".
+// Where Redis is: what [storage] redis_url = "redis://[:password@]host[:port][/db]"
+// says (config/src/storage_table.cpp parses and checks it).
 //
 // The host must be an IP literal (IPv4, or IPv6 in brackets). hiredis 0.14.1
 // resolves names with a blocking getaddrinfo() inside redisAsyncConnect(),
@@ -21,13 +22,9 @@ struct RedisEndpoint {
   int db = 0;                 ///< 0..15, SELECTed on every new command connection
 };
 
-/// Parses "redis://[:password@]host[:port][/db]". The password may be
-/// %-encoded (it must be, for '@', '/', '?', '#' and '%'). Errors say what is
-/// wrong and never quote the password.
-[[nodiscard]] tl::expected<RedisEndpoint, std::string> parseRedisUrl(std::string_view url);
-
-/// Checks an endpoint built by other means (config, tests): IP-literal host,
-/// port > 0, db 0..15. The client refuses to start with a bad one.
+/// Checks an endpoint (built from [storage] redis_url, which config/ parses,
+/// or by tests): IP-literal host, port > 0, db 0..15. The client refuses to
+/// start with a bad one.
 [[nodiscard]] tl::expected<void, std::string> checkEndpoint(const RedisEndpoint& endpoint);
 
 /// The endpoint as a URL fit for logs: "redis://:***@127.0.0.1:6379/0"
