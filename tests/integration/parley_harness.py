@@ -137,6 +137,7 @@ class Parleyd:
     listen: list[str] = field(default_factory=default_listen)
     log_format: str = "text"
     extra_config: str = ""  # TOML appended to the generated config, e.g. a [presence] table
+    node_id: str = "parley-it"  # [node] id: distinct per node sharing one Redis
     listeners: list[Listener] = field(default_factory=list)
     proc: subprocess.Popen | None = None
     _lines: list[str] = field(default_factory=list)
@@ -158,7 +159,8 @@ class Parleyd:
     def start(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
         config = self.workdir / "parley.toml"
-        config.write_text(config_text(self.listen, log_format=self.log_format, extra=self.extra_config))
+        config.write_text(config_text(self.listen, node_id=self.node_id, log_format=self.log_format,
+                                      extra=self.extra_config))
         self.log_path = self.workdir / "parleyd.log"
         self.proc = subprocess.Popen(
             [self.binary, "--config", str(config)],

@@ -477,7 +477,11 @@ void Notifier::onExternalChange(std::string_view aor) {
 
 void Notifier::notifyResource(const std::string& resource) {
   store_.watchers(resource, options_.wallClock(), [this, resource](auto ids) {
-    if (!ids || ids->empty()) return;  // nobody watches: compose nothing
+    if (!ids) return;
+    // Only the subscriptions this node serves: with a shared store the others
+    // are another node's to notify (docs/storage.md, "Several nodes").
+    std::erase_if(*ids, [this](const std::string& id) { return watches_.find(id) == nullptr; });
+    if (ids->empty()) return;  // nobody watches here: compose nothing
     compose(resource, [this, ids = std::move(*ids)](std::shared_ptr<const NotifyBody> body) {
       for (const auto& id : ids) notify(id, body);
     });
