@@ -59,8 +59,33 @@ def _sent_by(msg: bytes) -> str:
     return m.group(1) if m else ""
 
 
+class _OpenSocket:
+    """A UDP socket that is NOT connected: it sends to `target` but receives from anyone and
+    records who sent each datagram, so a NOTIFY from the wrong node cannot go unseen (a
+    connected socket would have the kernel drop it)."""
+
+    def __init__(self, target: Listener) -> None:
+        self._sock = socket.socket(target.family, socket.SOCK_DGRAM)
+        self._sock.bind((target.host, 0))
+        self._target = target.sockaddr
+        self.senders: list[tuple] = []
+
+    def send(self, data: bytes) -> int:
+        return self._sock.sendto(data, self._target)
+
+    def recv(self, size: int) -> bytes:
+        data, peer = self._sock.recvfrom(size)
+        self.senders.append(peer[:2])
+        return data
+
+    def __getattr__(self, name):  # settimeout, getsockname, close
+        return getattr(self._sock, name)
+
+
 def _subscribed(target: Listener, name: str, user: str = "alice") -> _Watcher:
     w = _Watcher(target, name)
+    w.sock.close()
+    w.sock = _OpenSocket(target)
     w.subscribe(user)
     resp, notes = w.wait(3.0, notifies=1)
     check(resp is not None and status_of(resp) == 200, f"{name}: SUBSCRIBE got {resp!r}")
@@ -75,8 +100,11 @@ def _exactly_one(w: _Watcher, node: Parleyd, what: str, seconds: float = 3.0) ->
     check(len(notes) == 1, f"{w.name}: no NOTIFY for {what} within {seconds} s\n{node.log_tail()}")
     _, more = w.wait(1.0, final=False, notifies=1)
     check(not more, f"{w.name}: a second NOTIFY for {what}: {more[:1]!r}")
-    own = node.listener("udp").hostport
-    check(_sent_by(notes[0]) == own, f"{w.name}: NOTIFY for {what} came via {_sent_by(notes[0])}, not its node {own}")
+    own = node.listener("udp")
+    check(_sent_by(notes[0]) == own.hostport,
+          f"{w.name}: NOTIFY for {what} came via {_sent_by(notes[0])}, not its node {own.hostport}")
+    strangers = {peer for peer in w.sock.senders if peer != own.sockaddr}
+    check(not strangers, f"{w.name}: datagrams from other nodes {strangers}, only {own.sockaddr} may send")
     return notes[0]
 
 
@@ -166,6 +194,9 @@ def cluster_publish_notify(work: Path, args) -> None:
         a = _node(args, work, "node-a", redis, stack)
         b = _node(args, work, "node-b", redis, stack)
         w = _subscribed(b.listener("udp"), "bob")
+        check(redis.command("ZCARD", "it:{node:node-b}:subs") == 1 and
+              redis.command("ZCARD", "it:{node:node-a}:subs") == 0,
+              "the subscription is not owned by node-b alone in Redis")
         _publish(a.listener("udp"), "alice", _notify_pidf("alice", "open", "published on A"))
         n1 = _exactly_one(w, b, "the PUBLISH on A")
         check("published on A" in _body(n1), f"the NOTIFY lacks A's document:\n{_body(n1)}")
