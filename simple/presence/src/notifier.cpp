@@ -38,6 +38,16 @@ bool accepts(const sip::Message& req, std::string_view type) {
   return false;
 }
 
+// The store change that takes the CSeq of the next NOTIFY in a live subscription.
+storage::SubscriptionStore::Change nextNotify(storage::WallTime now) {
+  return [now](const Subscription* cur) -> tl::expected<Subscription, StoreError> {
+    if (cur == nullptr || cur->expires <= now) return refuse(481);
+    Subscription next = *cur;
+    ++next.localCSeq;
+    return next;
+  };
+}
+
 // RFC 6665 §4.2.2: a NOTIFY answered with one of these (or timing out) ends
 // the subscription; any other failure keeps it.
 bool endsSubscription(int code) {
@@ -234,12 +244,7 @@ void Notifier::notify(const std::string& id, std::shared_ptr<const NotifyBody> b
   const auto now = options_.wallClock();
   store_.update(
       id, now,
-      [now](const Subscription* cur) -> tl::expected<Subscription, StoreError> {
-        if (cur == nullptr || cur->expires <= now) return refuse(481);
-        Subscription next = *cur;
-        ++next.localCSeq;
-        return next;
-      },
+      nextNotify(now),
       [this, id, body = std::move(body)](tl::expected<Subscription, StoreError> r) {
         if (!r) {
           if (auto* watch = watches_.find(id)) watch->inFlight = false;
@@ -278,12 +283,7 @@ void Notifier::resumeOne(const std::string& id) {
   const auto now = options_.wallClock();
   store_.update(
       id, now,
-      [now](const Subscription* cur) -> tl::expected<Subscription, StoreError> {
-        if (cur == nullptr || cur->expires <= now) return refuse(481);
-        Subscription next = *cur;
-        ++next.localCSeq;  // the dialog goes on: the watcher sees the next CSeq
-        return next;
-      },
+      nextNotify(now),  // the dialog goes on: the watcher sees the next CSeq
       [this, id](tl::expected<Subscription, StoreError> r) {
         if (!r || watches_.find(id) != nullptr) return;  // lapsed meanwhile, or already served
         ++stats_.resumed;

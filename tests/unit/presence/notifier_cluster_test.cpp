@@ -20,6 +20,20 @@ constexpr std::string_view kOpen =
     "<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"sip:alice@sip.localhost\">"
     "<tuple id=\"t1\"><status><basic>open</basic></status><note>from another node</note></tuple></presence>";
 
+// The node started again: a new stack and notifier on the same stores.
+struct Restarted {
+  Restarted(storage::ListStore<storage::Publication>& publications,
+            storage::SubscriptionStore& subscriptions, simple::StackOptions stackOptions, PublishOptions publish,
+            NotifyOptions notify)
+      : stack(std::move(stackOptions), sink),
+        publisher(std::move(publish), publications),
+        notifier(std::move(notify), stack, subscriptions, publisher) {}
+  parley::test::RecordingSink sink;
+  simple::SipStack stack;
+  Publisher publisher;
+  Notifier notifier;
+};
+
 class NotifierClusterTest : public fixture::NotifierFixture {
  protected:
   NotifierClusterTest() : NotifierFixture({"sip.localhost"}, 10, [](const sip::Peer&) { return std::string("198.51.100.1:5060"); }) {}
@@ -36,6 +50,13 @@ class NotifierClusterTest : public fixture::NotifierFixture {
   }
 
   static std::uint32_t cseqOf(const sip::Message& m) { return m.cseq().number; }
+
+  std::unique_ptr<Restarted> restart() {
+    return std::make_unique<Restarted>(publications_, subscriptions_, stackOptions({"sip.localhost"}),
+                                       publishOptions(), notifyOptions(10, [](const sip::Peer&) {
+                                         return std::string("198.51.100.1:5060");
+                                       }));
+  }
 };
 
 TEST_F(NotifierClusterTest, AnotherNodesChangeReachesThisNodesWatchersOnce) {
@@ -70,12 +91,9 @@ TEST_F(NotifierClusterTest, ARestartedNodeResumesItsSubscriptionsInTheSameDialog
   answer(first[0], 200);
   publishElsewhere(kOpen);
 
-  // The same node, started again: a new stack and notifier on the same stores.
-  parley::test::RecordingSink sink2;
-  simple::SipStack stack2(stackOptions({"sip.localhost"}), sink2);
-  Publisher publisher2(publishOptions(), publications_);
-  Notifier notifier2(notifyOptions(10, [](const sip::Peer&) { return std::string("198.51.100.1:5060"); }), stack2,
-                     subscriptions_, publisher2);
+  auto node = restart();
+  auto& sink2 = node->sink;
+  auto& notifier2 = node->notifier;
   std::optional<tl::expected<std::size_t, storage::StoreError>> resumed;
   notifier2.resume([&](auto n) { resumed = n; });
   ASSERT_TRUE(resumed && *resumed);
@@ -102,11 +120,10 @@ TEST_F(NotifierClusterTest, AResumedSubscriptionStillEndsAtItsExpiry) {
   ASSERT_EQ(subscribe(d, "Event: presence\nExpires: 60").statusCode(), 200);
   answer(newNotifies().at(0), 200);
 
-  parley::test::RecordingSink sink2;
-  simple::SipStack stack2(stackOptions({"sip.localhost"}), sink2);
-  Publisher publisher2(publishOptions(), publications_);
-  Notifier notifier2(notifyOptions(10, [](const sip::Peer&) { return std::string("198.51.100.1:5060"); }), stack2,
-                     subscriptions_, publisher2);
+  auto node = restart();
+  auto& sink2 = node->sink;
+  auto& stack2 = node->stack;
+  auto& notifier2 = node->notifier;
   notifier2.resume([](auto) {});
   ASSERT_EQ(sink2.sent.size(), 1u);
   stack2.onDatagram(answerText(fixture::parse(sink2.sent[0].bytes), 200), kWatcher, now_);
