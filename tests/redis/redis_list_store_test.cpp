@@ -123,6 +123,65 @@ TEST_F(RedisListStoreLive, NeverExpiringListsHaveNoTtl) {
   EXPECT_GT(integer({"PTTL", s.redisKey("sip:alice@x")}), 50000);
 }
 
+// rememberWrites: the store's own last write is the base of its next update,
+// so that update costs one command (the compare-and-set) instead of two.
+TEST_F(RedisListStoreLive, ARememberedWriteSavesTheGet) {
+  RedisListStore<Binding> s(*client_, "p:", "reg", RedisListOptions{.rememberWrites = true});
+  const WallTime now = WallClock::now();
+  ASSERT_TRUE(put<Binding>(s, "k", now, {binding("a", now + 60s)}));
+  ASSERT_TRUE(put<Binding>(s, "k", now, {binding("a", now + 60s)}));  // the script is loaded by now
+  EXPECT_EQ(s.remembered(), 1u);
+  const auto before = client_->stats().commands;
+  auto r = update<Binding>(s, "k", now, [&](const Bindings& live) {
+    Bindings next = live;
+    next.push_back(binding("b", now + 60s));
+    return Result<Binding>(next);
+  });
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->size(), 2u);
+  EXPECT_EQ(client_->stats().commands - before, 1u) << "GET sent although the value was remembered";
+  ASSERT_TRUE(put<Binding>(s, "k", now, {}));  // deleted: nothing left to remember
+  EXPECT_EQ(s.remembered(), 0u);
+}
+
+// Another writer changed the key: the compare-and-set fails on the remembered
+// value and the closure runs again on Redis's.
+TEST_F(RedisListStoreLive, AStaleRememberedValueOnlyCostsARetry) {
+  RedisListStore<Binding> s(*client_, "p:", "reg", RedisListOptions{.rememberWrites = true});
+  RedisListStore<Binding> other(*live_.connect(), "p:", "reg");
+  const WallTime now = WallClock::now();
+  ASSERT_TRUE(put<Binding>(s, "k", now, {binding("a", now + 60s)}));
+  ASSERT_TRUE(put<Binding>(other, "k", now, {binding("a", now + 60s), binding("z", now + 60s)}));
+  auto r = update<Binding>(s, "k", now, [&](const Bindings& live) {
+    Bindings next = live;
+    next.push_back(binding("b", now + 60s));
+    return Result<Binding>(next);
+  });
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->size(), 3u);
+  EXPECT_EQ((*r)[1].contact, "z");
+}
+
+// A refusal must never rest on a remembered value: the closure runs again on
+// Redis's own, which here makes it accept.
+TEST_F(RedisListStoreLive, ARefusalOfARememberedValueIsCheckedAgainstRedis) {
+  RedisListStore<Binding> s(*client_, "p:", "reg", RedisListOptions{.rememberWrites = true});
+  RedisListStore<Binding> other(*live_.connect(), "p:", "reg");
+  const WallTime now = WallClock::now();
+  ASSERT_TRUE(put<Binding>(s, "k", now, {binding("a", now + 60s)}));
+  ASSERT_TRUE(put<Binding>(other, "k", now, {binding("ready", now + 60s)}));
+  int runs = 0;
+  auto r = update<Binding>(s, "k", now, [&](const Bindings& live) -> Result<Binding> {
+    ++runs;
+    if (live.empty() || live.front().contact != "ready")
+      return tl::unexpected(StoreError{StoreError::Code::Refused, 409, "not ready"});
+    return live;
+  });
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(runs, 2);
+  EXPECT_EQ(r->front().contact, "ready");
+}
+
 // Two servers' worth of traffic on one key: each store (its own connection)
 // appends 100 records, all issued at once and interleaved. Every one must be
 // in the final list exactly once, and nothing may fail.

@@ -49,7 +49,7 @@ RedisSubscriptionStore::Core::Core(RedisClient& c, std::string p, std::string n)
     : client(c), prefix(std::move(p)), node(std::move(n)), indexScript(kIndexScript) {}
 
 RedisSubscriptionStore::RedisSubscriptionStore(RedisClient& client, std::string keyPrefix, std::string nodeId)
-    : records_(client, keyPrefix, "sub", kGrace),
+    : records_(client, keyPrefix, "sub", RedisListOptions{kGrace, true}),
       core_(std::make_shared<Core>(client, std::move(keyPrefix), std::move(nodeId))) {}
 
 std::string RedisSubscriptionStore::resourceKey(std::string_view resource) const {

@@ -47,6 +47,21 @@
 
 namespace parley::redis {
 
+/// How a RedisListStore keeps its records (the defaults suit every ListStore).
+struct RedisListOptions {
+  /// How long a lapsed record is still handed to update() closures (and kept
+  /// in Redis) before it is dropped: RedisSubscriptionStore's grace.
+  std::chrono::milliseconds keepExpired{0};
+  /// Remember the value of each key this store last wrote, and start the next
+  /// update of that key from it instead of a GET: one round trip instead of
+  /// two when this node is the key's usual writer (its own subscriptions). The
+  /// compare-and-set still checks it, so a stale value only costs a retry; an
+  /// update whose closures all refuse a remembered value is run again on a
+  /// fresh GET, so no refusal rests on a stale value.
+  bool rememberWrites = false;
+  std::size_t maxRemembered = std::size_t{1} << 20;  ///< past this, forget everything and start over
+};
+
 namespace detail {
 
 /// The compare-and-set script: KEYS[1]; ARGV = old-exists ("0"/"1"), old
@@ -85,12 +100,12 @@ class RedisListStore final : public storage::ListStore<T> {
   static constexpr int kMaxRetries = 8;
 
   /// `kind` names the record type in the key ("reg", "pub", ...); `client`
-  /// must outlive the store. `keepExpired`: how long a lapsed record is still
-  /// handed to update() closures (and kept in Redis) before it is dropped; 0
-  /// for every ListStore, RedisSubscriptionStore's grace for its records.
-  RedisListStore(RedisClient& client, std::string keyPrefix, std::string kind,
-                 std::chrono::milliseconds keepExpired = std::chrono::milliseconds::zero())
-      : core_(std::make_shared<Core>(client, std::move(keyPrefix), std::move(kind), keepExpired)) {}
+  /// must outlive the store.
+  RedisListStore(RedisClient& client, std::string keyPrefix, std::string kind, RedisListOptions options = {})
+      : core_(std::make_shared<Core>(client, std::move(keyPrefix), std::move(kind), options)) {}
+
+  /// Keys whose last written value is remembered (RedisListOptions::rememberWrites).
+  [[nodiscard]] std::size_t remembered() const { return core_->known.size(); }
 
   /// The Redis key holding the list of `key`.
   [[nodiscard]] std::string redisKey(const std::string& key) const {
@@ -105,7 +120,7 @@ class RedisListStore final : public storage::ListStore<T> {
       if (!self) return;
       auto list = decodeReply(reply);
       if (!list) return done(tl::unexpected(std::move(list.error())));
-      dropExpired(*list, now, self->grace);
+      dropExpired(*list, now, self->options.keepExpired);
       done(std::move(*list));
     });
   }
@@ -126,12 +141,24 @@ class RedisListStore final : public storage::ListStore<T> {
   using Result = tl::expected<List, storage::StoreError>;
 
   struct Core {
-    Core(RedisClient& c, std::string p, std::string k, std::chrono::milliseconds g)
-        : client(c), prefix(std::move(p)), kind(std::move(k)), grace(g) {}
+    Core(RedisClient& c, std::string p, std::string k, RedisListOptions o)
+        : client(c), prefix(std::move(p)), kind(std::move(k)), options(o) {}
     RedisClient& client;
     std::string prefix;
     std::string kind;
-    std::chrono::milliseconds grace;
+    RedisListOptions options;
+    /// rememberWrites: key -> the value this store last wrote there.
+    std::unordered_map<std::string, std::string> known;
+
+    void remember(const std::string& key, const std::string& value) {
+      if (!options.rememberWrites) return;
+      if (value.empty()) {
+        known.erase(key);
+        return;
+      }
+      if (known.size() >= options.maxRemembered && !known.contains(key)) known.clear();
+      known[key] = value;
+    }
     RedisScript script{detail::kCompareAndSetScript};
     /// Keys with a batch in flight -> the updates waiting for the next one.
     std::unordered_map<std::string, Batch> queued;
@@ -144,6 +171,12 @@ class RedisListStore final : public storage::ListStore<T> {
   /// Takes the updates queued for `key` (its entry in `queued` stays, marking it busy).
   static void startBatch(const std::shared_ptr<Core>& core, const std::string& key) {
     auto batch = std::make_shared<Batch>(std::exchange(core->queued[key], {}));
+    if (auto it = core->known.find(key); it != core->known.end())
+      return apply(core, key, batch, 0, it->second, true);
+    fetchAndApply(core, key, std::move(batch));
+  }
+
+  static void fetchAndApply(const std::shared_ptr<Core>& core, const std::string& key, std::shared_ptr<Batch> batch) {
     std::weak_ptr<Core> weak = core;
     core->client.command({"GET", detail::listKey(core->prefix, key, core->kind)},
                          [weak, key, batch](tl::expected<RedisReply, RedisError> reply) {
@@ -176,10 +209,14 @@ class RedisListStore final : public storage::ListStore<T> {
   /// with the value that won, so the retry needs no GET; that also puts the
   /// loser of a race a round trip ahead of the winner's next update, which
   /// keeps two busy writers from starving one another.
+  /// `remembered`: `old` is what this store last wrote, not yet confirmed by Redis.
   static void apply(const std::shared_ptr<Core>& core, std::string key, std::shared_ptr<Batch> batch, int retries,
-                    std::optional<std::string> old) {
+                    std::optional<std::string> old, bool remembered = false) {
     auto base = decodeValue(old);
-    if (!base) return finish(core, key, *batch, {}, std::move(base.error()));
+    if (!base) {
+      if (remembered) return forgetAndFetch(core, key, std::move(batch));
+      return finish(core, key, *batch, {}, std::move(base.error()));
+    }
 
     // Every closure sees what the ones before it in the batch made, as if
     // they had run one after another.
@@ -189,7 +226,7 @@ class RedisListStore final : public storage::ListStore<T> {
     bool changed = false;
     storage::WallTime latestNow = storage::WallTime::min();
     for (const Pending& p : *batch) {
-      dropExpired(current, p.now, core->grace);
+      dropExpired(current, p.now, core->options.keepExpired);
       latestNow = std::max(latestNow, p.now);
       auto next = p.change(current);
       if (next) {
@@ -198,6 +235,8 @@ class RedisListStore final : public storage::ListStore<T> {
       }
       results.push_back(std::move(next));
     }
+    // Nothing to write: an answer only Redis's own value may justify.
+    if (remembered && !changed) return forgetAndFetch(core, key, std::move(batch));
     if (!changed || (!old && current.empty())) return finish(core, key, *batch, std::move(results), {});
 
     std::int64_t px = 0;
@@ -205,22 +244,34 @@ class RedisListStore final : public storage::ListStore<T> {
     if (!current.empty()) {
       const auto latest = std::max_element(current.begin(), current.end(),
                                            [](const T& x, const T& y) { return x.expires < y.expires; });
-      const auto keep = latest->expires == storage::WallTime::max() ? latest->expires : latest->expires + core->grace;
+      const auto keep = latest->expires == storage::WallTime::max() ? latest->expires : latest->expires + core->options.keepExpired;
       px = detail::ttlMillis(keep, latestNow);
       value = Codec<T>::encode(current);
     }
+    auto written = core->options.rememberWrites ? std::make_shared<std::string>(value) : nullptr;
     std::weak_ptr<Core> weak = core;
     detail::compareAndSet(
         core->client, core->script, detail::listKey(core->prefix, key, core->kind), old, std::move(value), px,
-        [weak, key, batch, retries, results = std::move(results)](
+        [weak, key, batch, retries, written, results = std::move(results)](
             tl::expected<detail::CasOutcome, storage::StoreError> r) mutable {
           auto self = weak.lock();
           if (!self) return;
-          if (!r) return finish(self, key, *batch, {}, std::move(r.error()));
-          if (r->written) return finish(self, key, *batch, std::move(results), {});
+          if (!r) {
+            self->known.erase(key);  // written or not: unknown
+            return finish(self, key, *batch, {}, std::move(r.error()));
+          }
+          if (r->written) {
+            if (written) self->remember(key, *written);
+            return finish(self, key, *batch, std::move(results), {});
+          }
           if (retries >= kMaxRetries) return finish(self, key, *batch, {}, detail::unavailable("contention"));
           apply(self, std::move(key), std::move(batch), retries + 1, std::move(r->current));
         });
+  }
+
+  static void forgetAndFetch(const std::shared_ptr<Core>& core, const std::string& key, std::shared_ptr<Batch> batch) {
+    core->known.erase(key);
+    fetchAndApply(core, key, std::move(batch));
   }
 
   /// Answers every update of the batch (with `results`, or else all with

@@ -18,7 +18,8 @@
 //
 // An update that creates, refreshes or removes a record writes the indexes
 // after the record, then answers; a NOTIFY (only a CSeq changes) touches the
-// record alone. The writes are not one transaction, which Redis Cluster would
+// record alone, in one round trip: the store remembers the records it wrote
+// and starts from them (RedisListOptions::rememberWrites). The writes are not one transaction, which Redis Cluster would
 // refuse across slots: if the link drops between them, `done` gets Unavailable
 // and an index may lag the record until the subscriber's retry or refresh (an
 // index entry without a record is harmless: the record's update answers 481).
