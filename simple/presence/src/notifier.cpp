@@ -287,6 +287,8 @@ void Notifier::resumeOne(const std::string& id) {
       [this, id](tl::expected<Subscription, StoreError> r) {
         if (!r || watches_.find(id) != nullptr) return;  // lapsed meanwhile, or already served
         ++stats_.resumed;
+        // The other world learns again who follows whom (the bridge re-probes them on reconnects).
+        if (isExternal(*r)) external_->watching(r->watcher, aorOf(r->resource), ExternalPresence::Watch::Refresh);
         armExpiry(id, r->expires);
         watches_.find(id)->inFlight = true;
         sendState(id, *r, nullptr);

@@ -264,5 +264,25 @@ TEST_F(NotifierExternalTest, AorsTheSourceDoesNotOwnAreServedFromPublications) {
   EXPECT_EQ(subscribe(e, "Event: dialog\nExpires: 600", kAlice).statusCode(), 200);
 }
 
+// After a restart (Redis), a resumed subscription to another world's AOR is
+// reported again, so the bridge knows whom to re-probe, and gets that world's state.
+TEST_F(NotifierExternalTest, AResumedSubscriptionIsReportedToTheOtherWorldAgain) {
+  watch();
+  setState(kBob, Authorization::Active, kPidf);
+  parley::test::RecordingSink sink2;
+  simple::SipStack stack2(stackOptions({"sip.localhost", "localhost"}), sink2);
+  Publisher publisher2(publishOptions(), publications_);
+  Notifier notifier2(notifyOptions(1000, [](const sip::Peer&) { return std::string("198.51.100.1:5060"); }), stack2,
+                     subscriptions_, publisher2);
+  notifier2.setExternal(&external_);
+  external_.calls.clear();
+  notifier2.resume([](auto) {});
+  EXPECT_EQ(external_.calls, (std::vector<FakeExternal::Call>{{std::string(kCarol), std::string(kBob), Watch::Refresh}}));
+  ASSERT_EQ(sink2.sent.size(), 1u);
+  const auto n = fixture::parse(sink2.sent[0].bytes);
+  EXPECT_EQ(header(n, HeaderId::SubscriptionState).rfind("active;expires=", 0), 0u);
+  EXPECT_EQ(n.body(), kPidf);
+}
+
 }  // namespace
 }  // namespace parley::presence
