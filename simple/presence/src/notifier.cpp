@@ -478,6 +478,7 @@ void Notifier::onExternalChange(std::string_view aor) {
 }
 
 void Notifier::notifyResource(const std::string& resource) {
+  if (watches_.size() == 0) return;  // this node serves no subscription: nobody to ask about
   store_.watchers(resource, options_.wallClock(), [this, resource](auto ids) {
     if (!ids) return;
     // Only the subscriptions this node serves: with a shared store the others
