@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <limits>
 #include <random>
 
 namespace parley::redis {
@@ -11,6 +13,7 @@ using storage::Binding;
 using storage::ContactResource;
 using storage::Publication;
 using storage::RosterItem;
+using storage::Subscription;
 using storage::WallTime;
 
 const WallTime kT = WallTime{} + 1732460000123ms;
@@ -39,6 +42,33 @@ std::vector<Binding> bindings() {
   full.source = "tcp:[2001:db8::1]:5061";
   Binding minimal;  // every field at its default
   return {full, minimal};
+}
+
+// A full dialog with binary bytes in every string, the CSeq and time extremes;
+// one with a route set long enough for a two-byte count; one all defaults.
+std::vector<Subscription> subscriptions() {
+  Subscription full;
+  full.resource = "presence sip:bob@example.com";
+  full.watcher = "sip:alice@example.com";
+  full.eventId = allBytes();
+  full.callId = allBytes();
+  full.localTag = "ours";
+  full.remoteTag = std::string("the\0irs", 7);
+  full.localUri = "<sip:bob@example.com>";
+  full.remoteUri = "\"Alice\" <sip:alice@example.com>;tag=theirs";
+  full.remoteTarget = "sip:alice@[2001:db8::1]:5061;transport=tls";
+  full.routeSet = {"<sip:p1.example;lr>", "", allBytes()};
+  full.source = "tls:[2001:db8::1]:5061";
+  full.localCSeq = std::numeric_limits<std::uint32_t>::max();
+  full.remoteCSeq = std::numeric_limits<std::uint32_t>::max();
+  full.expires = WallTime::max();
+  Subscription manyRoutes;
+  manyRoutes.callId = "c@h";
+  for (int i = 0; i < 300; ++i) manyRoutes.routeSet.push_back("<sip:p" + std::to_string(i) + ".example;lr>");
+  manyRoutes.remoteCSeq = 1;
+  manyRoutes.expires = kT;
+  Subscription minimal;  // every field at its default: no routes, both CSeqs 0
+  return {full, manyRoutes, minimal};
 }
 
 TEST(Codec, BindingEveryFieldRoundTrips) {
@@ -88,11 +118,18 @@ TEST(Codec, ContactResourceEveryFieldRoundTrips) {
   EXPECT_EQ(roundTrip(list), list);
 }
 
+TEST(Codec, SubscriptionEveryFieldRoundTrips) {
+  const auto list = subscriptions();
+  EXPECT_EQ(roundTrip(list), list);
+  for (const auto& s : list) EXPECT_EQ(roundTrip(std::vector<Subscription>{s}), std::vector<Subscription>{s});
+}
+
 TEST(Codec, EmptyListsRoundTrip) {
   EXPECT_TRUE(roundTrip(std::vector<Binding>{}).empty());
   EXPECT_TRUE(roundTrip(std::vector<Publication>{}).empty());
   EXPECT_TRUE(roundTrip(std::vector<RosterItem>{}).empty());
   EXPECT_TRUE(roundTrip(std::vector<ContactResource>{}).empty());
+  EXPECT_TRUE(roundTrip(std::vector<Subscription>{}).empty());
   EXPECT_FALSE(Codec<Binding>::encode({}).empty());  // never "" (the store's "delete")
 }
 
@@ -121,12 +158,18 @@ TEST(Codec, EncodingIsCompact) {
   EXPECT_LE(Codec<Binding>::encode({b}).size(), 24u);
 }
 
-TEST(Codec, EveryTruncationIsRejected) {
-  const std::string full = Codec<Binding>::encode(bindings());
+template <class T>
+void expectEveryTruncationRejected(const std::vector<T>& list) {
+  const std::string full = Codec<T>::encode(list);
   for (std::size_t n = 0; n < full.size(); ++n) {
-    auto r = Codec<Binding>::decode(std::string_view(full).substr(0, n));
+    auto r = Codec<T>::decode(std::string_view(full).substr(0, n));
     EXPECT_FALSE(r) << "accepted a prefix of " << n << " bytes";
   }
+}
+
+TEST(Codec, EveryTruncationIsRejected) {
+  expectEveryTruncationRejected(bindings());
+  expectEveryTruncationRejected(subscriptions());
 }
 
 TEST(Codec, TrailingBytesVersionAndTypeAreChecked) {
@@ -137,6 +180,12 @@ TEST(Codec, TrailingBytesVersionAndTypeAreChecked) {
   EXPECT_EQ(Codec<Publication>::decode(v2).error(), CodecError::BadVersion);
   EXPECT_EQ(Codec<Binding>::decode(good).error(), CodecError::BadType);
   EXPECT_EQ(Codec<RosterItem>::decode("").error(), CodecError::Truncated);
+
+  const std::string sub = Codec<Subscription>::encode({Subscription{}});
+  EXPECT_EQ(sub[1], 'S');
+  EXPECT_EQ(Codec<Subscription>::decode(good).error(), CodecError::BadType);
+  EXPECT_EQ(Codec<Binding>::decode(sub).error(), CodecError::BadType);
+  EXPECT_EQ(Codec<Subscription>::decode(sub + "x").error(), CodecError::Malformed);
 }
 
 TEST(Codec, OutOfRangeFieldsAreRejected) {
@@ -157,20 +206,45 @@ TEST(Codec, OutOfRangeFieldsAreRejected) {
             CodecError::Malformed);
 }
 
-TEST(Codec, RandomGarbageNeverCrashes) {
+TEST(Codec, SubscriptionCSeqsOver32BitsAreRejected) {
+  // count 1, nine empty strings, no routes, source "", then the CSeqs.
+  const std::string head("\x01" "S\x01" "\0\0\0\0\0\0\0\0\0" "\0" "\0", 14);
+  const std::string max("\xff\xff\xff\xff\x0f", 5);  // 2^32 - 1
+  const std::string over("\x80\x80\x80\x80\x10", 5);  // 2^32
+  const std::string never("\xfe\xff\xff\xff\xff\xff\xff\xff\xff\x01", 10);  // zigzag INT64_MAX
+  auto ok = Codec<Subscription>::decode(head + max + max + never);
+  ASSERT_TRUE(ok) << toString(ok.error());
+  EXPECT_EQ(ok->at(0).localCSeq, std::numeric_limits<std::uint32_t>::max());
+  EXPECT_EQ(ok->at(0).expires, WallTime::max());
+  EXPECT_EQ(Codec<Subscription>::decode(head + over + max + never).error(), CodecError::Malformed);
+  EXPECT_EQ(Codec<Subscription>::decode(head + max + over + never).error(), CodecError::Malformed);
+}
+
+// Mutates and truncates an encoding of `seedList` and decodes each result as
+// every record type: no input may crash, and most mutants of T are refused.
+template <class T>
+void expectGarbageNeverCrashes(const std::vector<T>& seedList) {
   std::mt19937 rng(42);  // fixed: failures reproduce
-  const std::string seed = Codec<Binding>::encode(bindings());
+  const std::string seed = Codec<T>::encode(seedList);
   int accepted = 0;
   for (int round = 0; round < 20000; ++round) {
     std::string s = seed;
     const int flips = 1 + static_cast<int>(rng() % 4);
     for (int f = 0; f < flips; ++f) s[rng() % s.size()] = static_cast<char>(rng() % 256);
     s.resize(rng() % (s.size() + 1));
-    if (Codec<Binding>::decode(s)) ++accepted;
+    if (Codec<T>::decode(s)) ++accepted;
+    (void)Codec<Binding>::decode(s);
     (void)Codec<Publication>::decode(s);
+    (void)Codec<RosterItem>::decode(s);
     (void)Codec<ContactResource>::decode(s);
+    (void)Codec<Subscription>::decode(s);
   }
   EXPECT_LT(accepted, 20000);
+}
+
+TEST(Codec, RandomGarbageNeverCrashes) {
+  expectGarbageNeverCrashes(bindings());
+  expectGarbageNeverCrashes(subscriptions());
 }
 
 }  // namespace

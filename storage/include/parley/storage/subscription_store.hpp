@@ -68,10 +68,15 @@ class SubscriptionStore {
   using Count = std::function<void(tl::expected<std::size_t, StoreError>)>;
 
   virtual ~SubscriptionStore() = default;
+  /// A record's `resource` and `watcher` never change once created (they
+  /// belong to the dialog); the Redis store indexes them at creation.
   virtual void update(const std::string& id, WallTime now, Change change, Found done) = 0;
   /// Ids of the live subscriptions to `resource`.
   virtual void watchers(const std::string& resource, WallTime now, Ids done) = 0;
-  /// Number of live subscriptions whose `watcher` is `aor`.
+  /// Number of subscriptions whose `watcher` is `aor`: every live one, and
+  /// maybe lapsed ones not removed yet (the memory store counts those until
+  /// the notifier removes them at expiry; Redis does not). A limit, so it may
+  /// err on the high side for that moment.
   virtual void countByWatcher(const std::string& aor, WallTime now, Count done) = 0;
   /// Ids of the live subscriptions this node owns: the ones it created or
   /// last updated, whose NOTIFYs it sends. A restarted node resumes them. A
