@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds parleyd (Release, in build/) and runs it in the foreground; Ctrl-C stops it cleanly.
-# Usage: ./run.sh [CONFIG]      ./run.sh --help
+# Usage: ./run.sh [--redis | CONFIG]      ./run.sh --help
 #
 #   no CONFIG  the SIP + XMPP demo on loopback: also installs prosody and python3-slixmpp,
 #              writes build/demo/ afresh (a Prosody config with a random component secret,
@@ -8,30 +8,42 @@
 #              with [xmpp] enabled), starts that Prosody (c2s 127.0.0.1:5222, component
 #              127.0.0.1:5347), prints how to connect an XMPP client and a SIP phone, runs
 #              parleyd attached to it and stops Prosody when parleyd exits.
+#   --redis    the same demo with parleyd's state in Redis ([storage] backend = "redis", key
+#              prefix parley-demo:): also installs redis-server and starts one of its own on
+#              127.0.0.1:6379 with its data in build/demo/redis/, which is kept across runs
+#              (a restarted demo keeps its registrations and subscriptions; delete the folder
+#              to start empty). Writes build/demo/parley-node2.toml too, a second node on the
+#              same Redis (SIP on 127.0.0.1:5070, no XMPP): ./run.sh build/demo/parley-node2.toml
 #   CONFIG     runs parleyd with that file and nothing else; with [xmpp] enabled, parleyd
-#              connects to the XMPP server the file names, which you run yourself.
+#              connects to the XMPP server the file names, and with [storage] backend = "redis"
+#              to the Redis it names: you run those yourself.
 #
-# Environment: PARLEY_JOBS build jobs (default: nproc); PARLEY_DEMO_C2S_PORT and
-# PARLEY_DEMO_COMPONENT_PORT move the demo Prosody's ports (defaults 5222 and 5347).
-# A port that is taken stops the demo with a message naming it. Missing Debian packages are
-# installed first (scripts/deps.sh): root or sudo is needed only for that.
+# Environment: PARLEY_JOBS build jobs (default: nproc); PARLEY_DEMO_C2S_PORT,
+# PARLEY_DEMO_COMPONENT_PORT and PARLEY_DEMO_REDIS_PORT move the demo's ports (defaults 5222,
+# 5347, 6379). A default port that is taken (a system Prosody or Redis, which the demo leaves
+# alone) moves to the next free one from 15222 / 15347 / 16379; a port you chose must be free.
+# Missing Debian packages are installed first (scripts/deps.sh): root or sudo is needed only
+# for that.
 set -euo pipefail
 cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")"
 
-usage() { sed -n '2,18s/^# \{0,1\}//p' "$0"; }
+usage() { sed -n '2,26s/^# \{0,1\}//p' "$0"; }
 
 case "${1:-}" in
   -h | --help) usage; exit 0 ;;
 esac
 if (($# > 1)); then
-  echo "run.sh: at most one argument (a config file)" >&2
+  echo "run.sh: at most one argument (--redis or a config file)" >&2
   usage >&2
   exit 2
 fi
 
 demo=1
+redis=0
 config=config/parley.example.toml
-if (($# == 1)); then
+if [[ "${1:-}" == --redis ]]; then
+  redis=1
+elif (($# == 1)); then
   demo=0
   config=$1
 fi
@@ -57,6 +69,84 @@ toml_value() {
       print value
       exit
     }' "$3"
+}
+
+# toml_set FILE TABLE.KEY=VALUE... : FILE with each KEY of [TABLE] set to VALUE, a TOML value
+# as written ('"text"', true, '["a", "b"]'): replaced where the table sets the key, added right
+# under the table's header where it does not, in a new table at the end when FILE has none.
+# One-line values only, as in our own config files. FILE is read twice: first to learn which
+# keys are set. The settings travel in the environment, where awk leaves backslashes alone.
+toml_set() {
+  local file=$1
+  shift
+  PARLEY_TOML_SET=$(printf '%s\n' "$@") awk '
+    BEGIN {
+      n = split(ENVIRON["PARLEY_TOML_SET"], lines, "\n")
+      for (i = 1; i <= n; i++) {
+        eq = index(lines[i], "=")
+        path = substr(lines[i], 1, eq - 1)
+        dot = index(path, ".")
+        tbl[i] = substr(path, 1, dot - 1)
+        key[i] = substr(path, dot + 1)
+        val[i] = substr(lines[i], eq + 1)
+      }
+    }
+    # The table a header line opens ("[[x]]", an array of tables, is none of ours).
+    function table_of(line,    name) {
+      if (line ~ /^[[:space:]]*\[\[/) return "[["
+      name = line
+      sub(/^[[:space:]]*\[[[:space:]]*/, "", name)
+      sub(/[[:space:]]*\][[:space:]]*(#.*)?$/, "", name)
+      return name
+    }
+    # The setting that a line of the current table assigns, or 0.
+    function setting_of(line,    j) {
+      for (j = 1; j <= n; j++)
+        if (tbl[j] == current && line ~ ("^[[:space:]]*" key[j] "[[:space:]]*=")) return j
+      return 0
+    }
+    function print_setting(j) { print key[j] " = " val[j] "  # set by run.sh" }
+    function add_missing(t,    j) {
+      for (j = 1; j <= n; j++) if (tbl[j] == t && !(j in present)) print_setting(j)
+    }
+    /^[[:space:]]*\[/ {
+      current = table_of($0)
+      if (FNR == NR) { seen[current] = 1; next }
+      print
+      add_missing(current)
+      next
+    }
+    FNR == NR { if ((j = setting_of($0)) > 0) present[j] = 1; next }
+    (j = setting_of($0)) > 0 { print_setting(j); next }
+    { print }
+    END {
+      for (i = 1; i <= n; i++) {
+        if (tbl[i] in seen) continue
+        seen[tbl[i]] = 1
+        print ""
+        print "[" tbl[i] "]  # added by run.sh"
+        add_missing(tbl[i])
+      }
+    }' "$file" "$file"
+}
+
+# redis_host_port URL : "HOST PORT" of a [storage] redis_url,
+# "redis://[:password@]host[:port][/db]" (an IPv6 host in brackets; printed without them).
+# The password is %-encoded, so the first "/" ends the authority and the last "@" the password.
+redis_host_port() {
+  local rest=${1#redis://} host port=6379
+  rest=${rest%%/*}
+  rest=${rest##*@}
+  if [[ $rest == \[* ]]; then
+    host=${rest%%]*}
+    host=${host#\[}
+    rest=${rest#*]}
+    [[ $rest != :* ]] || port=${rest#:}
+  else
+    host=${rest%%:*}
+    [[ $rest != *:* ]] || port=${rest#*:}
+  fi
+  printf '%s %s\n' "$host" "$port"
 }
 
 # print_sipp_hints CONFIG : the sipp commands that exercise the SIP side of CONFIG.
@@ -88,12 +178,12 @@ Try it from another terminal (sipp is in the Debian package sip-tester):
   sipp -sf tests/integration/sipp/invite_405_then_ack.xml ${udp_target:-127.0.0.1:5060} -nr \\
        -i 127.0.0.1 -key domain sip.localhost -key ruri sip:alice@sip.localhost -m 1
       # INVITE -> 405 Method Not Allowed, then ACK
-  sipp -sf tests/integration/sipp/register_only.xml ${udp_target:-127.0.0.1:5060} -i 127.0.0.1 -p 5070 \\
+  sipp -sf tests/integration/sipp/register_only.xml ${udp_target:-127.0.0.1:5060} -i 127.0.0.1 -p 5080 \\
        -key domain sip.localhost -key user bob -m 1
-      # bob registers from 127.0.0.1:5070; a phone listening there now gets bob's MESSAGEs:
+      # bob registers from 127.0.0.1:5080; a phone listening there now gets bob's MESSAGEs:
   sipp -sf tests/integration/sipp/message_uac.xml ${udp_target:-127.0.0.1:5060} -i 127.0.0.1 \\
        -key domain sip.localhost -key user bob -m 1
-      # MESSAGE to bob (run a UAS on 5070 first: sipp -sf tests/integration/sipp/message_uas.xml -p 5070 -i 127.0.0.1)
+      # MESSAGE to bob (run a UAS on 5080 first: sipp -sf tests/integration/sipp/message_uas.xml -p 5080 -i 127.0.0.1)
   sipp -sf tests/integration/sipp/publish.xml ${udp_target:-127.0.0.1:5060} -i 127.0.0.1 \\
        -key domain sip.localhost -key user alice -m 1
       # PUBLISH alice's presence: 200 + SIP-ETag, refresh, stale ETag -> 412, remove
@@ -108,34 +198,46 @@ INFO
 
 demo_dir=build/demo
 prosody_dir=$demo_dir/prosody
+# The demo Redis's data: kept when the rest of build/demo/ is written afresh, so that a
+# restarted demo resumes its state (that is what the Redis backend is for).
+redis_dir=$demo_dir/redis
+redis_pidfile=$redis_dir/redis.pid
 c2s_port=${PARLEY_DEMO_C2S_PORT:-5222}
 component_port=${PARLEY_DEMO_COMPONENT_PORT:-5347}
+redis_port=${PARLEY_DEMO_REDIS_PORT:-6379}
+demo_command="./run.sh"
+((!redis)) || demo_command="./run.sh --redis"
 
-# tcp_accepts PORT : true when something accepts TCP on 127.0.0.1:PORT.
+# tcp_accepts PORT [HOST] : true when something accepts TCP on HOST (default 127.0.0.1):PORT.
 tcp_accepts() {
-  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+  (exec 3<>"/dev/tcp/${2:-127.0.0.1}/$1") 2>/dev/null
 }
 
-# port_taken_error PORT WHAT ENV : says who holds the port and how to get around it.
+# port_taken_error PORT WHAT ENV SERVER : says who holds the port (WHAT of the demo's SERVER,
+# Prosody or Redis) and how to get around it.
 port_taken_error() {
-  local port=$1 what=$2 env=$3 holder=""
+  local port=$1 what=$2 env=$3 server=$4 holder="" unit
   if command -v ss >/dev/null 2>&1; then
     holder=$(timeout 2 ss -Hltnp "sport = :$port" 2>/dev/null | head -n 3 || true)
   fi
+  unit=prosody
+  [[ $server == Prosody ]] || unit="redis-server"
   {
-    echo "run.sh: 127.0.0.1:$port ($what of the demo Prosody) is already in use${holder:+:}"
+    echo "run.sh: 127.0.0.1:$port ($what of the demo $server) is already in use${holder:+:}"
     [[ -z "$holder" ]] || printf '  %s\n' "$holder"
-    if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet prosody 2>/dev/null; then
-      echo "  The system Prosody (prosody.service, started when the package was installed) is"
-      echo "  running; stop it for the demo: sudo systemctl stop prosody"
-      echo "  (sudo systemctl disable prosody keeps it off after a reboot)."
+    if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$unit" 2>/dev/null; then
+      echo "  The system $server ($unit.service, started when the package was installed) is"
+      echo "  running; stop it for the demo: sudo systemctl stop $unit"
+      echo "  (sudo systemctl disable $unit keeps it off after a reboot)."
     fi
-    echo "  Or give the demo another port: $env=<port> ./run.sh"
+    echo "  Or give the demo another port: $env=<port> $demo_command"
   } >&2
 }
 
 if ((demo)); then
-  for var in PARLEY_DEMO_C2S_PORT PARLEY_DEMO_COMPONENT_PORT; do
+  port_vars=(PARLEY_DEMO_C2S_PORT PARLEY_DEMO_COMPONENT_PORT)
+  ((!redis)) || port_vars+=(PARLEY_DEMO_REDIS_PORT)
+  for var in "${port_vars[@]}"; do
     port=${!var:-}
     if [[ -n "$port" ]] && ! [[ "$port" =~ ^[1-9][0-9]{0,4}$ && "$port" -le 65535 ]]; then
       echo "run.sh: $var must be a TCP port (1..65535), not \"$port\"" >&2
@@ -146,9 +248,14 @@ if ((demo)); then
     echo "run.sh: the demo Prosody needs two ports; both are $c2s_port" >&2
     exit 2
   fi
+  if ((redis)) && [[ "$redis_port" == "$c2s_port" || "$redis_port" == "$component_port" ]]; then
+    echo "run.sh: the demo Redis and Prosody need ports of their own; $redis_port is both" >&2
+    exit 2
+  fi
   # Servers left over from an earlier run (run.sh was killed with SIGKILL) hold the ports and
   # live in the directory this run would delete. Each is recognised by its pid file and by
-  # the demo config on its command line (a recycled PID is someone else's process).
+  # the demo config on its command line (a recycled PID is someone else's process); Redis,
+  # which rewrites its command line, by its working directory, the demo's Redis folder.
   leftovers=()
   for pidfile_config in "$prosody_dir/prosody.pid:$demo_dir/prosody.cfg.lua" \
                         "$demo_dir/parleyd.pid:$demo_dir/parley.toml"; do
@@ -159,28 +266,41 @@ if ((demo)); then
       leftovers+=("$old_pid")
     fi
   done
+  old_pid=$(tr -dc '0-9' 2>/dev/null <"$redis_pidfile" || true)
+  if [[ -n "$old_pid" ]] && kill -0 "$old_pid" 2>/dev/null &&
+     [[ "$(cat "/proc/$old_pid/comm" 2>/dev/null)" == redis-server* &&
+        "$(readlink "/proc/$old_pid/cwd" 2>/dev/null)" == "$(readlink -m "$redis_dir")" ]]; then
+    leftovers+=("$old_pid")
+  fi
   if ((${#leftovers[@]} > 0)); then
     echo "run.sh: the demo of an earlier ./run.sh still runs (PID ${leftovers[*]}); stop it: kill ${leftovers[*]}" >&2
     exit 1
   fi
   # A default port that is taken (on a fresh Debian, installing prosody starts the system
-  # prosody.service on 5222 and 5347) moves the demo to the next free port from 15222 / 15347;
-  # a port the user chose must be free.
-  for which in c2s component; do
-    if [[ $which == c2s ]]; then var=PARLEY_DEMO_C2S_PORT what="the XMPP client port" base=15222
-    else var=PARLEY_DEMO_COMPONENT_PORT what="the component port" base=15347; fi
+  # prosody.service on 5222 and 5347, installing redis-server redis-server.service on 6379)
+  # moves the demo to the next free port from 15222 / 15347 / 16379; a port the user chose
+  # must be free. The system servers are left alone.
+  servers=(c2s component)
+  ((!redis)) || servers+=(redis)
+  for which in "${servers[@]}"; do
+    case $which in
+      c2s) var=PARLEY_DEMO_C2S_PORT what="the XMPP client port" server=Prosody base=15222 ;;
+      component) var=PARLEY_DEMO_COMPONENT_PORT what="the component port" server=Prosody base=15347 ;;
+      redis) var=PARLEY_DEMO_REDIS_PORT what="the port" server=Redis base=16379 ;;
+    esac
     port_var=${which}_port
     port=${!port_var}
     tcp_accepts "$port" || continue
     if [[ -n "${!var:-}" ]]; then
-      port_taken_error "$port" "$what" "$var"
+      port_taken_error "$port" "$what" "$var" "$server"
       exit 1
     fi
     for ((candidate = base; candidate < base + 50; candidate++)); do
       [[ $candidate != "$c2s_port" && $candidate != "$component_port" ]] || continue
+      ((!redis)) || [[ $candidate != "$redis_port" ]] || continue
       tcp_accepts "$candidate" || break
     done
-    echo "run.sh: 127.0.0.1:$port ($what) is taken (a system Prosody?); the demo uses $candidate instead" >&2
+    echo "run.sh: 127.0.0.1:$port ($what of the demo $server) is taken (a system $server?); the demo uses $candidate instead" >&2
     printf -v "$port_var" '%s' "$candidate"
   done
 fi
@@ -189,7 +309,9 @@ fi
 
 # shellcheck source=scripts/deps.sh
 . scripts/deps.sh
-if ((demo)); then
+if ((redis)); then
+  parley_ensure_packages "${PARLEY_BUILD_DEPS[@]}" "${PARLEY_DEMO_DEPS[@]}" "${PARLEY_DEMO_REDIS_DEPS[@]}"
+elif ((demo)); then
   parley_ensure_packages "${PARLEY_BUILD_DEPS[@]}" "${PARLEY_DEMO_DEPS[@]}"
 else
   parley_ensure_packages "${PARLEY_BUILD_DEPS[@]}"
@@ -205,15 +327,32 @@ if ((!demo)); then
     echo "[xmpp] is enabled: parleyd connects to the XMPP server at $(toml_value xmpp server "$config")"
     echo "(a component; run.sh starts no XMPP server when given a CONFIG)."
   fi
+  if [[ "$(toml_value storage backend "$config")" == '"redis"' ]]; then
+    redis_url=$(toml_value storage redis_url "$config" | tr -d "\"'")
+    read -r redis_host redis_url_port < <(redis_host_port "$redis_url")
+    redis_at=$redis_host:$redis_url_port
+    [[ $redis_host != *:* ]] || redis_at="[$redis_host]:$redis_url_port"
+    echo "[storage] is redis: parleyd keeps its state in the Redis at $redis_at."
+    # A Redis on this machine that is not running is most likely one the user forgot to start;
+    # parleyd starts anyway and answers 503 where it needs state, so say how to start one.
+    if [[ "$redis_host" =~ ^(127\.|::1$) ]] && ! tcp_accepts "$redis_url_port" "$redis_host"; then
+      echo "run.sh: nothing listens on $redis_at yet (parleyd answers 503 until it does); start a Redis: redis-server --port $redis_url_port --bind $redis_host"
+    fi
+  fi
   printf 'Press Ctrl-C to stop.\n\n'
   exec build/server/parleyd --config "$config"
 fi
 
 # ---- demo: files ------------------------------------------------------------------------------
 
-rm -rf "$demo_dir"
-mkdir -p build
-mkdir -m 700 "$demo_dir"  # the secret is in there
+# build/demo/ afresh, all but the Redis data (see redis_dir).
+if [[ -d "$demo_dir" ]]; then
+  find "$demo_dir" -mindepth 1 -maxdepth 1 ! -name redis -exec rm -rf {} +
+  chmod 700 "$demo_dir"  # the secret is in there
+else
+  mkdir -p build
+  mkdir -m 700 "$demo_dir"
+fi
 mkdir -p "$prosody_dir/data" "$prosody_dir/certs"  # an empty certs dir: no cert-indexing error
 # A new component secret every run: it is the only thing between a local process and the
 # power to speak for every SIP user, so it is neither fixed nor committed.
@@ -226,45 +365,33 @@ parley_cfg=$demo_dir/parley.toml
 python3 scripts/prosody_config.py --out "$prosody_cfg" --dir "$abs_prosody_dir" \
   --c2s-port "$c2s_port" --component-port "$component_port" --secret "$secret" --generator run.sh
 
-# parley.toml: the example with the [xmpp] keys the demo needs replaced where they are set and
-# added right under [xmpp] where they are not (a new [xmpp] table if the example has none).
-# The file is read twice: first to learn which keys [xmpp] sets, then to write.
-awk -v secret="$secret" -v server="127.0.0.1:$component_port" '
-  function is_xmpp_header(line) {
-    return line ~ /^[[:space:]]*\[[[:space:]]*xmpp[[:space:]]*\][[:space:]]*(#.*)?$/
-  }
-  function key_of(line,    k) {
-    if (line !~ /^[[:space:]]*(enabled|secret|server)[[:space:]]*=/) return ""
-    k = line
-    sub(/^[[:space:]]*/, "", k)
-    sub(/[[:space:]]*=.*$/, "", k)
-    return k
-  }
-  function setting(k) {
-    if (k == "enabled") return "enabled = true"
-    if (k == "secret") return "secret = \"" secret "\""
-    return "server = \"" server "\""
-  }
-  function add_missing(    i, k) {
-    for (i = 1; i <= 3; i++) {
-      k = (i == 1 ? "enabled" : i == 2 ? "secret" : "server")
-      if (!(k in present)) print setting(k) "  # set by run.sh"
-    }
-  }
-  /^[[:space:]]*\[/ {
-    in_xmpp = is_xmpp_header($0)
-    if (FNR == NR) { if (in_xmpp) has_table = 1; next }
-    print
-    if (in_xmpp) add_missing()
-    next
-  }
-  FNR == NR { if (in_xmpp && (k = key_of($0)) != "") present[k] = 1; next }
-  in_xmpp && (k = key_of($0)) != "" { print setting(k) "  # set by run.sh"; next }
-  { print }
-  END {
-    if (!has_table) { print ""; print "[xmpp]  # added by run.sh"; add_missing() }
-  }' "$config" "$config" >"$parley_cfg"
+# parley.toml: the example with [xmpp] on and pointed at the demo Prosody; with --redis, its
+# state in the demo Redis too.
+demo_settings=(xmpp.enabled=true "xmpp.secret=\"$secret\"" "xmpp.server=\"127.0.0.1:$component_port\"")
+if ((redis)); then
+  storage_settings=(storage.backend='"redis"' "storage.redis_url=\"redis://127.0.0.1:$redis_port/0\""
+                    storage.key_prefix='"parley-demo:"')
+  demo_settings+=("${storage_settings[@]}")
+fi
+toml_set "$config" "${demo_settings[@]}" >"$parley_cfg"
 build/server/parleyd --check-config "$parley_cfg"
+
+node2_cfg=$demo_dir/parley-node2.toml
+if ((redis)); then
+  mkdir -p "$redis_dir"
+  abs_redis_dir=$(readlink -f "$redis_dir")
+  # A second node of the same deployment: same Redis and key prefix, an id and a SIP address
+  # of its own. XEP-0114 allows one component connection per domain, which the first node
+  # holds, so this one has no [xmpp] (docs/storage.md, "XMPP with several nodes") and no
+  # secret in its file.
+  {
+    echo "# Written by ./run.sh --redis: a second node on the demo's Redis. Run it with"
+    echo "#   ./run.sh $node2_cfg"
+    toml_set "$config" node.id='"parley-2"' 'sip.listen=["udp:127.0.0.1:5070", "tcp:127.0.0.1:5070"]' \
+      xmpp.enabled=false "${storage_settings[@]}"
+  } >"$node2_cfg"
+  build/server/parleyd --check-config "$node2_cfg"
+fi
 
 for account in bob carol; do
   if ! out=$(timeout 10 prosodyctl --config "$prosody_cfg" register "$account" localhost "$account" </dev/null 2>&1); then
@@ -275,6 +402,7 @@ done
 
 # ---- demo: processes --------------------------------------------------------------------------
 
+redis_pid=""
 prosody_pid=""
 parley_pid=""
 parley_signalled=0
@@ -305,16 +433,61 @@ cleanup() {
     stop_pid "$prosody_pid" Prosody 5
     echo "run.sh: stopped the demo Prosody (PID $prosody_pid); its log: $prosody_dir/prosody.log" >&2
   fi
+  if [[ -n "$redis_pid" ]]; then
+    stop_pid "$redis_pid" Redis 10
+    rm -f "$redis_pidfile"
+    echo "run.sh: stopped the demo Redis (PID $redis_pid); its data: $redis_dir/, its log: $demo_dir/redis.log" >&2
+  fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
 
-# Prosody and parleyd each get a session of their own (setsid), so Ctrl-C on the terminal
-# reaches only this script, which then stops them in order: parleyd first (it drains, and
-# closes its component stream), Prosody after it. setsid execs in place (a background job of
-# a non-interactive shell is no process-group leader), so $! is the server's own PID.
+# Redis, Prosody and parleyd each get a session of their own (setsid), so Ctrl-C on the
+# terminal reaches only this script, which then stops them in order: parleyd first (it drains,
+# and closes its component stream), Prosody after it, Redis last (parleyd writes to it until
+# it exits). setsid execs in place (a background job of a non-interactive shell is no
+# process-group leader), so $! is the server's own PID.
+if ((redis)); then
+  # No config file (a system /etc/redis/redis.conf is not ours): loopback only, the data in
+  # the demo's folder, every write in the append-only file and no RDB snapshots, so the
+  # state survives a restart of the demo.
+  setsid redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$abs_redis_dir" \
+    --appendonly yes --save "" --daemonize no </dev/null >"$demo_dir/redis.log" 2>&1 &
+  redis_pid=$!
+  echo "$redis_pid" >"$redis_pidfile"  # for the leftover check of the next run
+  redis_tail() {
+    echo "---- $demo_dir/redis.log (last lines) ----"
+    tail -n 25 "$demo_dir/redis.log" 2>/dev/null || true
+  }
+  # Ready once the log says so (after the append-only file is loaded) and it accepts TCP;
+  # at most 10 s.
+  ready=0
+  for ((tenths = 0; tenths < 100; tenths++)); do
+    if ! kill -0 "$redis_pid" 2>/dev/null; then
+      if grep -qF 'Address already in use' "$demo_dir/redis.log" 2>/dev/null; then
+        port_taken_error "$redis_port" "the port" PARLEY_DEMO_REDIS_PORT Redis
+      else
+        echo "run.sh: Redis exited during startup" >&2
+        redis_tail >&2
+      fi
+      exit 1
+    fi
+    if grep -qF 'Ready to accept connections' "$demo_dir/redis.log" 2>/dev/null &&
+       tcp_accepts "$redis_port"; then
+      ready=1
+      break
+    fi
+    sleep 0.1
+  done
+  if ((!ready)); then
+    echo "run.sh: Redis did not accept TCP on 127.0.0.1:$redis_port within 10 s" >&2
+    redis_tail >&2
+    exit 1
+  fi
+fi
+
 setsid prosody -F --config "$prosody_cfg" </dev/null >"$prosody_dir/prosody.out" 2>&1 &
 prosody_pid=$!
 
@@ -336,9 +509,9 @@ for ((tenths = 0; tenths < 100; tenths++)); do
   log=$(prosody_log)
   if grep -qiE 'Failed to open server port|could not bind|Address already in use' <<<"$log"; then
     if grep -qE "port $component_port\b" <<<"$log"; then
-      port_taken_error "$component_port" "the component port" PARLEY_DEMO_COMPONENT_PORT
+      port_taken_error "$component_port" "the component port" PARLEY_DEMO_COMPONENT_PORT Prosody
     else
-      port_taken_error "$c2s_port" "the XMPP client port" PARLEY_DEMO_C2S_PORT
+      port_taken_error "$c2s_port" "the XMPP client port" PARLEY_DEMO_C2S_PORT Prosody
     fi
     exit 1
   fi
@@ -381,9 +554,19 @@ See both worlds talk, from another terminal in this folder:
        -key domain sip.localhost -key user alice -key ctp "" -m 1
       # alice's phone comes online, a PBX puts her on a call and hangs up: bob sees her
       # available, then dnd "On the phone", available again, and offline when it is over
-Press Ctrl-C to stop (parleyd, then Prosody).
+INFO
+if ((redis)); then
+  cat <<INFO
+
+State in Redis (PID $redis_pid, 127.0.0.1:$redis_port, data in $redis_dir/, kept across runs):
+  redis-cli -p $redis_port --scan --pattern 'parley-demo:*'      # the keys parleyd writes
+  ./run.sh $node2_cfg      # a second node, parley-2: SIP on 127.0.0.1:5070, same Redis, no XMPP
+Press Ctrl-C to stop (parleyd, then Prosody, then Redis).
 
 INFO
+else
+  printf 'Press Ctrl-C to stop (parleyd, then Prosody).\n\n'
+fi
 
 # parleyd runs as a background job that this script waits for, not in the foreground: bash
 # runs a trap only once the foreground command has finished, so a SIGINT sent to this script

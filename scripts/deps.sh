@@ -48,6 +48,13 @@ PARLEY_DEMO_DEPS=(
   python3-slixmpp  # scripts/xmpp_demo.py, the bundled XMPP client
 )
 
+# And for ./run.sh --redis, the demo with its state in a Redis of its own (redis-cli comes
+# with it, in redis-tools).
+# shellcheck disable=SC2034
+PARLEY_DEMO_REDIS_DEPS=(
+  redis-server
+)
+
 # parley_missing_packages PKG... : prints the packages that are not installed, one a line.
 parley_missing_packages() {
   local pkg status
