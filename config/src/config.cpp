@@ -76,6 +76,9 @@ constexpr std::array kTables{
     TableSpec{"storage", [](const toml::table* t, detail::ErrorList& e, Config& c) {
                 detail::readStorageTable(t, e, c.storage);
               }},
+    TableSpec{"http", [](const toml::table* t, detail::ErrorList& e, Config& c) {
+                detail::readHttpTable(t, e, c.http);
+              }},
 };
 
 void readRoot(const toml::table& root, detail::ErrorList& errors, Config& out) {

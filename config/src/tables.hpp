@@ -1,4 +1,4 @@
-// The known top-level tables of parley.toml (internal). To add one (e.g. [http]): give Config
+// The known top-level tables of parley.toml (internal). To add one: give Config
 // a member, write read<Name>Table in <name>_table.cpp with its known keys, and add a row to
 // kTables in config.cpp.
 #pragma once
@@ -15,5 +15,6 @@ void readPresenceTable(const toml::table* table, ErrorList& errors, PresenceConf
 void readXmppTable(const toml::table* table, ErrorList& errors, const SipConfig& sip,
                    XmppConfig& out);
 void readStorageTable(const toml::table* table, ErrorList& errors, StorageConfig& out);
+void readHttpTable(const toml::table* table, ErrorList& errors, HttpConfig& out);
 
 }  // namespace parley::config::detail

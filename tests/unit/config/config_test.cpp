@@ -128,10 +128,10 @@ TEST(ConfigErrors, UnknownKeyNamesTheKeyAtItsPosition) {
 }
 
 TEST(ConfigErrors, UnknownTablesAreRejected) {
-  EXPECT_EQ(errorOf("[node]\nid = \"a\"\n\n[http]\nx = 1\n"),
-            "parley.toml:4:2: http: unknown table");
+  EXPECT_EQ(errorOf("[node]\nid = \"a\"\n\n[metrics]\nx = 1\n"),
+            "parley.toml:4:2: metrics: unknown table");
   EXPECT_EQ(errorOf("[sip]\n[sip.extra]\n"), "parley.toml:2:6: sip.extra: unknown table");
-  EXPECT_EQ(errorOf("[[http]]\nx = 1\n"), "parley.toml:1:3: http: unknown table");
+  EXPECT_EQ(errorOf("[[metrics]]\nx = 1\n"), "parley.toml:1:3: metrics: unknown table");
 }
 
 TEST(ConfigErrors, WrongTypesAreReported) {

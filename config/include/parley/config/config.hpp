@@ -140,6 +140,54 @@ struct StorageConfig {
   friend bool operator==(const StorageConfig&, const StorageConfig&) = default;
 };
 
+/// One `http.listen` entry: "<IPv4>:<port>" or "[<IPv6>]:<port>".
+struct HttpListenAddress {
+  std::string host;        ///< IP literal without brackets, canonical form (inet_ntop)
+  std::uint16_t port = 0;  ///< 0 means "let the kernel pick a free port"
+  bool ipv6 = false;
+  std::string text;        ///< the entry exactly as written in the file
+
+  friend bool operator==(const HttpListenAddress&, const HttpListenAddress&) = default;
+};
+
+/// What an [http] token may do. Scopes are independent: none implies another.
+struct HttpScopes {
+  bool read = false;     ///< "read"
+  bool publish = false;  ///< "publish"
+  bool admin = false;    ///< "admin"
+
+  friend bool operator==(const HttpScopes&, const HttpScopes&) = default;
+};
+
+/// One `[[http.tokens]]` entry: a bearer token for the HTTP API.
+struct HttpToken {
+  std::string name;   ///< 1..64 of [A-Za-z0-9._-], unique; what logs show instead of the token
+  std::string token;  ///< 16..256 printable ASCII without spaces, unique; NEVER logged
+  HttpScopes scopes;  ///< at least one
+
+  friend bool operator==(const HttpToken&, const HttpToken&) = default;
+};
+
+/// [http]: the HTTP API and live dashboard. Off by default. Enabled with no token and
+/// allowAnonymousRead = false is valid: the API then answers 401 to everything but the
+/// dashboard's static files.
+struct HttpConfig {
+  bool enabled = false;
+  /// Listening sockets; 1..8, no duplicates.
+  std::vector<HttpListenAddress> listen{{"127.0.0.1", 8080, false, "127.0.0.1:8080"}};
+  std::vector<HttpToken> tokens;   ///< none by default
+  bool allowAnonymousRead = false; ///< `allow_anonymous_read`: reads need no token with scope read
+  std::size_t maxBodyBytes = 65536;      ///< larger request bodies are refused (256..1048576)
+  /// Origins allowed by CORS, as browsers send them (RFC 6454 §6.2): lower-case scheme and
+  /// host, default port left out, no path; or the single entry "*". None by default.
+  std::vector<std::string> corsOrigins;
+  std::size_t maxClients = 1000;         ///< live-stream (WebSocket/SSE) clients (1..100000)
+  std::size_t clientQueue = 256;         ///< events queued per live client before it is dropped (1..100000)
+  std::size_t requestsPerSecond = 0;     ///< per token or client address, 429 above; 0 = unlimited (0..1000000)
+
+  friend bool operator==(const HttpConfig&, const HttpConfig&) = default;
+};
+
 struct Config {
   NodeConfig node;
   SipConfig sip;
@@ -147,6 +195,7 @@ struct Config {
   PresenceConfig presence;
   XmppConfig xmpp;
   StorageConfig storage;
+  HttpConfig http;
   std::string sourcePath;  ///< path or source name the config was loaded from
 
   friend bool operator==(const Config&, const Config&) = default;
