@@ -9,6 +9,7 @@
 
 #include <gloox/tag.h>
 
+#include "http/node_api.hpp"
 #include "node_storage.hpp"
 #include "parley/bridge/bridge.hpp"
 #include "parley/messaging/message_router.hpp"
@@ -309,6 +310,7 @@ struct Node::Impl final : transport::Handler, txn::TransportSink {
     drainTimer.cancel();
     timer.schedule(std::nullopt);
     if (component) component->stop();  // </stream:stream>, flushed before the loop ends
+    if (api) api->stop();
     state.stop();
     transports.close();
     const auto t = transports.stats();
@@ -330,6 +332,7 @@ struct Node::Impl final : transport::Handler, txn::TransportSink {
   std::unique_ptr<bridge::Bridge> gateway;
   std::optional<XmppSink> xmppSink;
   std::unique_ptr<xmpp::Component> component;
+  std::unique_ptr<http::NodeApi> api;  // [http] enabled
   int exitCode = 0;
   std::vector<transport::LocalEndpoint> endpoints;  // as bound, by listener index
   transport::LoopTimer timer;
@@ -351,6 +354,15 @@ tl::expected<void, std::string> Node::start() {
     if (!r) return tl::unexpected("cannot listen on " + l.text + ": " + r.error());
   }
   impl_->endpoints = impl_->transports.endpoints();
+  if (impl_->cfg.http.enabled) {
+    auto& im = *impl_;
+    im.api = std::make_unique<http::NodeApi>(
+        im.io,
+        http::NodeParts{im.cfg, im.stack, im.notifier, im.state, im.component.get(),
+                        [&im] { im.timer.schedule(im.stack.nextDeadline()); }},
+        logger("http"));
+    if (auto r = im.api->start(); !r) return tl::unexpected("cannot listen for HTTP: " + r.error());
+  }
   impl_->startStorage();
   if (impl_->component) impl_->component->start();  // connects once the loop runs
   return {};

@@ -99,6 +99,8 @@ void NodeStorage::onLink() {
   afterAnswer_();
 }
 
+double NodeStorage::latencyMs() const { return redis() ? client_->stats().lastLatencyMs : 0.0; }
+
 void NodeStorage::publishChange(std::string_view event, std::string_view aor) {
   if (!redis()) return;
   std::string message;

@@ -60,6 +60,10 @@ class NodeStorage {
   [[nodiscard]] storage::ListStore<storage::ContactResource>& contactPresence() { return *contactPresence_; }
 
   [[nodiscard]] bool redis() const { return client_ != nullptr; }
+  /// Memory: always. Redis: both links up (commands and the change bus).
+  [[nodiscard]] bool up() const { return !redis() || up_; }
+  /// Redis: the latest command round trip in ms (0 with memory).
+  [[nodiscard]] double latencyMs() const;
   /// Connects (Redis) or calls hooks.ready at once (memory).
   void start(Hooks hooks);
   void stop();

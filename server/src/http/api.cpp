@@ -1,0 +1,284 @@
+#include "api.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+
+#include "parley/bridge/presence_map.hpp"
+
+namespace parley::server::http {
+using nlohmann::json;
+
+namespace {
+
+constexpr std::string_view kPresencePath = "/api/v1/presence";
+
+int hexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/// RFC 3986 §2.1; nullopt on a broken escape. `plusIsSpace` for query values.
+std::optional<std::string> percentDecode(std::string_view in, bool plusIsSpace) {
+  std::string out;
+  out.reserve(in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '%') {
+      if (i + 2 >= in.size()) return std::nullopt;
+      const int hi = hexValue(in[i + 1]);
+      const int lo = hexValue(in[i + 2]);
+      if (hi < 0 || lo < 0) return std::nullopt;
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else if (plusIsSpace && in[i] == '+') {
+      out.push_back(' ');
+    } else {
+      out.push_back(in[i]);
+    }
+  }
+  return out;
+}
+
+/// The value of `key` in a query string ("a=1&b=2"), decoded; nullopt if absent or broken.
+std::optional<std::string> queryValue(std::string_view query, std::string_view key) {
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const auto pair = query.substr(0, amp);
+    const auto eq = pair.find('=');
+    if (pair.substr(0, eq) == key) return percentDecode(eq == std::string_view::npos ? "" : pair.substr(eq + 1), true);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+  }
+  return std::nullopt;
+}
+
+/// Compares in time independent of where they differ (tokens are secrets).
+bool sameSecret(std::string_view a, std::string_view b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  const std::size_t n = std::max(a.size(), b.size());
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
+    const auto y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
+    diff = static_cast<unsigned char>(diff | (x ^ y));
+  }
+  return diff == 0;
+}
+
+std::string isoTime(storage::WallTime t) {
+  const auto ms = std::chrono::floor<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
+  return buf;
+}
+
+std::string firstNote(const std::vector<pidf::Note>& notes) { return notes.empty() ? std::string() : notes.front().text; }
+
+Response jsonResponse(int status, const json& body) {
+  Response r;
+  r.status = status;
+  r.body = body.dump();
+  return r;
+}
+
+}  // namespace
+
+Response errorResponse(int status, std::string_view code, std::string_view message) {
+  return jsonResponse(status, json{{"error", {{"code", code}, {"message", message}}}});
+}
+
+Api::Api(const config::HttpConfig& config, ApiPorts ports) : config_(config), ports_(std::move(ports)) {}
+
+json Api::presenceJson(const std::string& address, const PresenceView& view) {
+  const auto& doc = view.document;
+  const auto xmpp = bridge::toXmpp(doc);
+  json out;
+  out["address"] = address;
+  const bool open = std::any_of(doc.tuples.begin(), doc.tuples.end(),
+                                [](const pidf::Tuple& t) { return t.basic == pidf::Basic::Open; });
+  out["basic"] = open ? "open" : "closed";
+  out["show"] = !xmpp.available ? "offline" : xmpp.show.empty() ? "available" : xmpp.show;
+  json activities = json::array();
+  bool onThePhone = false;
+  std::string note;
+  if (doc.person) {
+    for (auto a : doc.person->activities) {
+      activities.push_back(std::string(pidf::activityName(a)));
+      onThePhone = onThePhone || a == pidf::Activity::OnThePhone;
+    }
+    note = firstNote(doc.person->notes);
+  }
+  if (note.empty()) note = firstNote(doc.notes);
+  json devices = json::array();
+  for (const auto& t : doc.tuples) {
+    json d;
+    d["id"] = t.id;
+    d["basic"] = !t.basic ? "unknown" : *t.basic == pidf::Basic::Open ? "open" : "closed";
+    if (t.contact) d["contact"] = *t.contact;
+    if (t.priority) d["priority"] = *t.priority;
+    if (!t.notes.empty()) d["note"] = t.notes.front().text;
+    if (t.timestamp) d["timestamp"] = *t.timestamp;
+    if (note.empty()) note = firstNote(t.notes);
+    devices.push_back(std::move(d));
+  }
+  out["activities"] = std::move(activities);
+  out["on_the_phone"] = onThePhone;
+  out["note"] = note;
+  out["devices"] = std::move(devices);
+  out["changed"] = view.changed ? json(isoTime(*view.changed)) : json(nullptr);
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> Api::corsHeaders(const Request& request) const {
+  const auto origin = request.header("Origin");
+  if (origin.empty() || config_.corsOrigins.empty()) return {};
+  const bool any = config_.corsOrigins.size() == 1 && config_.corsOrigins.front() == "*";
+  if (!any && std::find(config_.corsOrigins.begin(), config_.corsOrigins.end(), origin) == config_.corsOrigins.end())
+    return {};
+  return {{"Access-Control-Allow-Origin", any ? std::string("*") : std::string(origin)}, {"Vary", "Origin"}};
+}
+
+std::optional<Response> Api::authorize(const Request& request, Scope scope) const {
+  const auto auth = request.header("Authorization");
+  if (auth.empty()) {
+    if (scope == Scope::Read && config_.allowAnonymousRead) return std::nullopt;
+    auto r = errorResponse(401, "unauthorized", "a bearer token is required");
+    r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"parley\"");
+    return r;
+  }
+  constexpr std::string_view kBearer = "Bearer ";
+  const bool bearer = auth.size() > kBearer.size() &&
+                      std::equal(kBearer.begin(), kBearer.end(), auth.begin(),
+                                 [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) ==
+                                                             std::tolower(static_cast<unsigned char>(b)); });
+  const config::HttpToken* found = nullptr;
+  if (bearer) {
+    const auto presented = auth.substr(kBearer.size());
+    for (const auto& t : config_.tokens)
+      if (sameSecret(t.token, presented)) found = &t;
+  }
+  if (found == nullptr) {
+    auto r = errorResponse(401, "unauthorized", "unknown token");
+    r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"parley\", error=\"invalid_token\"");
+    return r;
+  }
+  const auto& s = found->scopes;
+  const bool allowed = s.admin || (scope == Scope::Read && s.read) || (scope == Scope::Publish && s.publish);
+  if (!allowed) return errorResponse(403, "forbidden", "the token lacks the scope this needs");
+  return std::nullopt;
+}
+
+void Api::handle(Request request, Respond respond) {
+  auto cors = corsHeaders(request);
+  auto reply = [respond = std::move(respond), cors](Response r) {
+    r.headers.insert(r.headers.end(), cors.begin(), cors.end());
+    respond(std::move(r));
+  };
+  std::string_view target = request.target;
+  const auto q = target.find('?');
+  const std::string_view path = target.substr(0, q);
+  const std::string_view query = q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
+
+  auto only = [&](std::string_view allow) -> bool {
+    if (request.method == "GET") return true;
+    if (request.method == "OPTIONS" && !cors.empty()) {
+      Response r;
+      r.status = 204;
+      r.contentType.clear();
+      r.headers = {{"Access-Control-Allow-Methods", std::string(allow)},
+                   {"Access-Control-Allow-Headers", "Authorization, Content-Type"},
+                   {"Access-Control-Max-Age", "600"}};
+      reply(std::move(r));
+      return false;
+    }
+    auto r = errorResponse(405, "method_not_allowed", "allowed: " + std::string(allow));
+    r.headers.emplace_back("Allow", std::string(allow));
+    reply(std::move(r));
+    return false;
+  };
+  auto allowedTo = [&](Scope scope) {
+    if (auto denied = authorize(request, scope)) {
+      reply(std::move(*denied));
+      return false;
+    }
+    return true;
+  };
+
+  if (path == kPresencePath) {
+    if (!only("GET, OPTIONS") || !allowedTo(Scope::Read)) return;
+    return presenceBatch(query, std::move(reply));
+  }
+  if (path.starts_with(std::string(kPresencePath) + "/")) {
+    if (!only("GET, OPTIONS") || !allowedTo(Scope::Read)) return;
+    auto address = percentDecode(path.substr(kPresencePath.size() + 1), false);
+    if (!address || address->empty()) return reply(errorResponse(400, "bad_address", "malformed address in the path"));
+    return presenceOne(*address, std::move(reply));
+  }
+  if (path == "/api/v1/stats") {
+    if (!only("GET, OPTIONS") || !allowedTo(Scope::Read)) return;
+    return reply(jsonResponse(200, ports_.stats()));
+  }
+  if (path == "/metrics") {
+    if (!only("GET") || !allowedTo(Scope::Read)) return;
+    Response r;
+    r.contentType = "text/plain; version=0.0.4; charset=utf-8";
+    r.body = ports_.metrics();
+    return reply(std::move(r));
+  }
+  reply(errorResponse(404, "not_found", "no such resource"));
+}
+
+void Api::presenceOne(const std::string& address, Respond respond) {
+  const auto aor = ports_.servedAor(address);
+  if (!aor) return respond(errorResponse(404, "not_served", "not an address of a domain this server serves"));
+  ports_.presence(*aor, [aor = *aor, respond = std::move(respond)](tl::expected<PresenceView, ApiError> view) {
+    if (!view) return respond(errorResponse(view.error().status, view.error().code, view.error().message));
+    respond(jsonResponse(200, presenceJson(aor, *view)));
+  });
+}
+
+void Api::presenceBatch(std::string_view query, Respond respond) {
+  const auto list = queryValue(query, "addresses");
+  if (!list) return respond(errorResponse(400, "bad_query", "give addresses=a,b,c"));
+  std::vector<std::string> addresses;
+  for (std::string_view rest = *list; !rest.empty();) {
+    const auto comma = rest.find(',');
+    if (auto one = rest.substr(0, comma); !one.empty()) addresses.emplace_back(one);
+    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+  }
+  if (addresses.empty()) return respond(errorResponse(400, "bad_query", "no address given"));
+  if (addresses.size() > kMaxBatch)
+    return respond(errorResponse(400, "too_many", "at most " + std::to_string(kMaxBatch) + " addresses"));
+
+  // Every answer fills its slot; the last one answers the request, in the order asked.
+  struct Batch {
+    std::vector<json> items;
+    std::size_t left = 0;
+    Respond respond;
+  };
+  auto batch = std::make_shared<Batch>();
+  batch->items.resize(addresses.size());
+  batch->left = addresses.size();
+  batch->respond = std::move(respond);
+  auto fill = [batch](std::size_t i, json item) {
+    batch->items[i] = std::move(item);
+    if (--batch->left == 0) batch->respond(jsonResponse(200, json{{"presence", std::move(batch->items)}}));
+  };
+  for (std::size_t i = 0; i < addresses.size(); ++i) {
+    const auto aor = ports_.servedAor(addresses[i]);
+    if (!aor) {
+      fill(i, json{{"address", addresses[i]}, {"error", {{"code", "not_served"}, {"message", "not ours"}}}});
+      continue;
+    }
+    ports_.presence(*aor, [fill, i, aor = *aor](tl::expected<PresenceView, ApiError> view) {
+      if (!view) return fill(i, json{{"address", aor}, {"error", {{"code", view.error().code}, {"message", view.error().message}}}});
+      fill(i, presenceJson(aor, *view));
+    });
+  }
+}
+
+}  // namespace parley::server::http

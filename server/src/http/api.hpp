@@ -1,0 +1,68 @@
+// The presence API under /api/v1 (docs/api.md): routing, bearer tokens and
+// scopes, CORS, JSON errors, the presence view. Pure: it answers Requests
+// through ApiPorts, knows nothing of sockets or Beast, and is unit-tested as
+// such (tests/unit/server/api_test.cpp).
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "http_server.hpp"
+#include "parley/config/config.hpp"
+#include "parley/pidf/presence.hpp"
+#include "parley/storage/list_store.hpp"
+
+namespace parley::server::http {
+
+/// What the API knows of one address's presence.
+struct PresenceView {
+  pidf::PresenceDocument document;            ///< composed (SIP): every device, hook state included
+  std::optional<storage::WallTime> changed;   ///< the newest publication's last change; none = nothing published
+};
+
+/// An error the ports report: an HTTP status and a stable code.
+struct ApiError {
+  int status = 500;
+  std::string code;     ///< "not_found", "unavailable", ...
+  std::string message;
+};
+
+struct ApiPorts {
+  /// The canonical AOR ("sip:alice@example.com") of a served SIP address given
+  /// as "sip:alice@example.com" or "alice@example.com"; nullopt if not ours.
+  std::function<std::optional<std::string>(std::string_view address)> servedAor;
+  std::function<void(const std::string& aor, std::function<void(tl::expected<PresenceView, ApiError>)>)> presence;
+  std::function<nlohmann::json()> stats;
+  std::function<std::string()> metrics;  ///< Prometheus text exposition
+};
+
+class Api {
+ public:
+  static constexpr std::size_t kMaxBatch = 100;
+
+  Api(const config::HttpConfig& config, ApiPorts ports);
+  void handle(Request request, Respond respond);
+
+  /// The JSON of one address's presence (docs/api.md, "Presence").
+  [[nodiscard]] static nlohmann::json presenceJson(const std::string& address, const PresenceView& view);
+
+ private:
+  enum class Scope { Read, Publish, Admin };
+  /// nullopt when allowed; else the 401/403 to send.
+  [[nodiscard]] std::optional<Response> authorize(const Request& request, Scope scope) const;
+  void presenceOne(const std::string& address, Respond respond);
+  void presenceBatch(std::string_view query, Respond respond);
+  [[nodiscard]] std::vector<std::pair<std::string, std::string>> corsHeaders(const Request& request) const;
+
+  const config::HttpConfig& config_;
+  ApiPorts ports_;
+};
+
+/// {"error":{"code":..., "message":...}} with `status`.
+[[nodiscard]] Response errorResponse(int status, std::string_view code, std::string_view message);
+
+}  // namespace parley::server::http

@@ -1,0 +1,136 @@
+#include "node_api.hpp"
+
+#include <algorithm>
+#include <sstream>
+
+#include "../node_storage.hpp"
+#include "parley/presence/notifier.hpp"
+#include "parley/presence/publisher.hpp"
+#include "parley/sip/uri.hpp"
+#include "parley/simple/sip_stack.hpp"
+#include "parley/xmpp/component.hpp"
+
+namespace parley::server::http {
+using nlohmann::json;
+
+namespace {
+
+ServerOptions serverOptions(const config::HttpConfig& h) {
+  ServerOptions o;
+  for (const auto& l : h.listen) o.listen.push_back({l.host, l.port});
+  o.maxBodyBytes = h.maxBodyBytes;
+  o.maxConnections = h.maxClients + 64;  // the live clients and some room for plain requests
+  return o;
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+const char* linkName(xmpp::LinkState s) {
+  switch (s) {
+    case xmpp::LinkState::Down: return "down";
+    case xmpp::LinkState::Connecting: return "connecting";
+    case xmpp::LinkState::Up: return "up";
+  }
+  return "down";
+}
+
+}  // namespace
+
+NodeApi::NodeApi(boost::asio::io_context& io, NodeParts parts, std::shared_ptr<spdlog::logger> log)
+    : parts_(std::move(parts)), api_(std::make_unique<Api>(parts_.cfg.http, ports())) {
+  server_ = std::make_unique<Server>(
+      io, serverOptions(parts_.cfg.http),
+      [this](Request req, Respond respond) {
+        api_->handle(std::move(req), std::move(respond));
+        parts_.afterEvent();
+      },
+      std::move(log));
+}
+
+NodeApi::~NodeApi() = default;
+
+ApiPorts NodeApi::ports() {
+  ApiPorts p;
+  p.servedAor = [this](std::string_view address) -> std::optional<std::string> {
+    std::string text(address);
+    if (!text.starts_with("sip:") && !text.starts_with("sips:")) text.insert(0, "sip:");
+    auto uri = sip::parseUri(text);
+    if (!uri) return std::nullopt;
+    std::string aor = sip::addressOfRecord(*uri);
+    const auto at = aor.find('@');
+    if (aor.empty() || at == std::string::npos || !aor.starts_with("sip:")) return std::nullopt;
+    const std::string host = aor.substr(at + 1);
+    const auto& domains = parts_.cfg.sip.domains;
+    if (std::none_of(domains.begin(), domains.end(), [&](const std::string& d) { return lower(d) == host; }))
+      return std::nullopt;
+    return aor;
+  };
+  p.presence = [this](const std::string& aor, std::function<void(tl::expected<PresenceView, ApiError>)> done) {
+    auto view = std::make_shared<PresenceView>();
+    // The newest change of either package, then the composed document (hook state included).
+    auto& pubs = parts_.storage.publications();
+    const auto now = storage::WallClock::now();
+    auto left = std::make_shared<int>(2);
+    auto failed = std::make_shared<bool>(false);
+    auto compose = [this, aor, view, done]() {
+      parts_.notifier.composePresence(aor, [view, done](pidf::PresenceDocument doc) {
+        view->document = std::move(doc);
+        done(std::move(*view));
+      });
+    };
+    for (const char* event : {"presence", "dialog"}) {
+      pubs.lookup(presence::Publisher::key(event, aor), now, [view, left, failed, compose, done](auto list) {
+        if (!list) *failed = true;
+        else
+          for (const auto& pub : *list)
+            if (!view->changed || pub.modified > *view->changed) view->changed = pub.modified;
+        if (--*left > 0) return;
+        if (*failed) return done(tl::unexpected(ApiError{503, "unavailable", "the presence store is not reachable"}));
+        compose();
+      });
+    }
+  };
+  p.stats = [this]() {
+    const auto& n = parts_.notifier.stats();
+    json s;
+    s["node"] = parts_.cfg.node.id;
+    s["version"] = PARLEY_VERSION;
+    s["uptime_s"] = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_).count();
+    s["sip"] = {{"transactions_in_flight", parts_.stack.inFlight()},
+                {"malformed_answered", parts_.stack.stats().malformedAnswered},
+                {"malformed_dropped", parts_.stack.stats().malformedDropped}};
+    s["presence"] = {{"subscriptions", parts_.notifier.watches()}, {"notifies", n.notifies},
+                     {"notify_failures", n.notifyFailures}, {"coalesced", n.coalesced},
+                     {"created", n.created}, {"expired", n.expired}, {"resumed", n.resumed}};
+    s["storage"] = {{"backend", parts_.storage.redis() ? "redis" : "memory"},
+                    {"up", parts_.storage.up()},
+                    {"latency_ms", parts_.storage.latencyMs()}};
+    s["xmpp"] = parts_.component != nullptr ? json{{"enabled", true}, {"link", linkName(parts_.component->state())}}
+                                            : json{{"enabled", false}};
+    return s;
+  };
+  p.metrics = [this]() {
+    const auto& n = parts_.notifier.stats();
+    std::ostringstream m;
+    auto metric = [&m](const char* name, const char* type, const char* help, auto value) {
+      m << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n' << name << ' ' << value << '\n';
+    };
+    metric("parley_sip_transactions_in_flight", "gauge", "SIP transactions waiting for an answer", parts_.stack.inFlight());
+    metric("parley_subscriptions", "gauge", "SIP subscriptions this node notifies", parts_.notifier.watches());
+    metric("parley_notifies_total", "counter", "NOTIFY requests sent", n.notifies);
+    metric("parley_notify_failures_total", "counter", "NOTIFYs that failed or could not be sent", n.notifyFailures);
+    metric("parley_storage_up", "gauge", "1 when the state store answers (always with memory)",
+           parts_.storage.up() ? 1 : 0);
+    metric("parley_storage_latency_ms", "gauge", "latest Redis round trip", parts_.storage.latencyMs());
+    if (parts_.component != nullptr)
+      metric("parley_xmpp_link_up", "gauge", "1 when the XMPP component link is up",
+             parts_.component->state() == xmpp::LinkState::Up ? 1 : 0);
+    return m.str();
+  };
+  return p;
+}
+
+}  // namespace parley::server::http

@@ -1,0 +1,52 @@
+// The HTTP API of a node (docs/api.md): what the Api's ports read in the
+// running node. Built by Node::Impl when [http] enabled = true.
+#pragma once
+
+#include <functional>
+#include <memory>
+
+#include "api.hpp"
+#include "http_server.hpp"
+
+namespace parley::presence {
+class Notifier;
+}  // namespace parley::presence
+namespace parley::simple {
+class SipStack;
+}  // namespace parley::simple
+namespace parley::xmpp {
+class Component;
+}  // namespace parley::xmpp
+
+namespace parley::server {
+class NodeStorage;
+
+namespace http {
+
+struct NodeParts {
+  const config::Config& cfg;
+  simple::SipStack& stack;
+  presence::Notifier& notifier;
+  NodeStorage& storage;
+  const xmpp::Component* component;  ///< null without [xmpp]
+  std::function<void()> afterEvent;  ///< re-arms the SIP timer after a request was handled
+};
+
+/// The API and its server on the node's loop.
+class NodeApi {
+ public:
+  NodeApi(boost::asio::io_context& io, NodeParts parts, std::shared_ptr<spdlog::logger> log);
+  ~NodeApi();
+  tl::expected<void, std::string> start() { return server_->start(); }
+  void stop() { server_->stop(); }
+
+ private:
+  ApiPorts ports();
+  NodeParts parts_;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  std::unique_ptr<Api> api_;
+  std::unique_ptr<Server> server_;
+};
+
+}  // namespace http
+}  // namespace parley::server

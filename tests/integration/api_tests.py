@@ -1,0 +1,137 @@
+#!/usr/bin/python3
+"""The HTTP presence API of a real parleyd over real HTTP (docs/api.md).
+
+Usage: api_tests.py --parleyd PATH [--sipp PATH] [--source-dir DIR] TEST
+Each TEST is one ctest test (tests/integration/CMakeLists.txt); `--list` prints them.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import re
+import socket
+import sys
+from pathlib import Path
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from parley_harness import DOMAIN, Parleyd, check, driver_main  # noqa: E402
+from sip_tests import _pidf, _publish  # noqa: E402
+
+TOKEN = "it-reader-0123456789abcdef"
+PUBLISHER = "it-publisher-0123456789ab"
+HTTP_CONFIG = ("[http]\n"
+               "enabled = true\n"
+               'listen = ["127.0.0.1:0"]\n'
+               "max_body_bytes = 1024\n"
+               "[[http.tokens]]\n"
+               'name = "board"\n'
+               f'token = "{TOKEN}"\n'
+               'scopes = ["read"]\n'
+               "[[http.tokens]]\n"
+               'name = "pbx"\n'
+               f'token = "{PUBLISHER}"\n'
+               'scopes = ["publish"]\n')
+
+
+def _http_port(node: Parleyd) -> int:
+    line = node.wait_log(r"http\.listening local=127\.0\.0\.1:\d+")
+    return int(re.search(r"local=127\.0\.0\.1:(\d+)", line).group(1))
+
+
+def _get(port: int, path: str, token: str | None = TOKEN, method: str = "GET",
+         body: bytes | None = None) -> tuple[int, dict, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        conn.request(method, path, body=body, headers=headers)
+        resp = conn.getresponse()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+    finally:
+        conn.close()
+
+
+def _json(data: bytes) -> dict:
+    try:
+        return json.loads(data)
+    except ValueError:
+        check(False, f"not JSON: {data[:200]!r}")
+        return {}
+
+
+def http_api_presence(work: Path, args) -> None:
+    """SIP PUBLISH, then the API: the composed presence (note, devices, change time); the PBX's
+    confirmed call makes it on_the_phone / dnd; batch reads; stats and metrics."""
+    with Parleyd(args.parleyd, work / "parleyd", listen=["udp:127.0.0.1:0"], extra_config=HTTP_CONFIG) as p:
+        port = _http_port(p)
+        status, _, data = _get(port, f"/api/v1/presence/alice@{DOMAIN}")
+        check(status == 200 and _json(data)["show"] == "offline", f"before any PUBLISH: {status} {data!r}")
+
+        _publish(p.listener("udp"), "alice", _pidf("alice", "open").replace(
+            "</status>", "</status><note>in the office</note>"))
+        status, headers, data = _get(port, f"/api/v1/presence/sip%3Aalice%40{DOMAIN}")
+        j = _json(data)
+        check(status == 200 and headers.get("content-type") == "application/json", f"{status} {headers}")
+        check(j["basic"] == "open" and j["show"] == "available" and j["note"] == "in the office",
+              f"after PUBLISH: {j}")
+        check(j["changed"] is not None and j["changed"].endswith("Z"), f"no change time: {j}")
+        check(len(j["devices"]) == 1 and j["devices"][0]["basic"] == "open", f"devices: {j['devices']}")
+
+        _publish(p.listener("udp"), "alice",
+                 '<?xml version="1.0"?><dialog-info xmlns="urn:ietf:params:xml:ns:dialog-info" version="0" '
+                 f'state="full" entity="sip:alice@{DOMAIN}"><dialog id="d1"><state>confirmed</state></dialog>'
+                 "</dialog-info>", event="dialog")
+        j = _json(_get(port, f"/api/v1/presence/alice@{DOMAIN}")[2])
+        check(j["on_the_phone"] is True and j["show"] == "dnd" and "on-the-phone" in j["activities"],
+              f"PBX hook state not in the API: {j}")
+
+        status, _, data = _get(port, f"/api/v1/presence?addresses=alice@{DOMAIN},bob@{DOMAIN},x@elsewhere.org")
+        batch = _json(data).get("presence", [])
+        check(status == 200 and [b.get("show") for b in batch[:2]] == ["dnd", "offline"]
+              and batch[2]["error"]["code"] == "not_served", f"batch: {status} {batch}")
+
+        stats = _json(_get(port, "/api/v1/stats")[2])
+        check(stats["storage"] == {"backend": "memory", "up": True, "latency_ms": 0.0}, f"stats: {stats}")
+        status, headers, data = _get(port, "/metrics")
+        check(status == 200 and headers["content-type"].startswith("text/plain")
+              and b"\nparley_storage_up 1\n" in data, f"metrics: {status} {data[:300]!r}")
+
+
+def http_api_errors(work: Path, args) -> None:
+    """401 without or with a wrong token, 403 without the scope, 404, 405 + Allow, 413 for a body
+    over max_body_bytes, 400 for a malformed request line and for a broken %-escape — each as JSON
+    {"error": {"code", "message"}}; the server keeps serving after each."""
+    with Parleyd(args.parleyd, work / "parleyd", listen=["udp:127.0.0.1:0"], extra_config=HTTP_CONFIG) as p:
+        port = _http_port(p)
+        path = f"/api/v1/presence/alice@{DOMAIN}"
+        cases = [
+            (_get(port, path, token=None), 401, "unauthorized"),
+            (_get(port, path, token="wrong-token-0123456789abc"), 401, "unauthorized"),
+            (_get(port, path, token=PUBLISHER), 403, "forbidden"),
+            (_get(port, "/api/v1/nothing"), 404, "not_found"),
+            (_get(port, "/api/v1/presence/alice%4"), 400, "bad_address"),
+            (_get(port, path, method="DELETE"), 405, "method_not_allowed"),
+            (_get(port, path, method="POST", body=b"x" * 2048), 413, "too_large"),
+        ]
+        for (status, headers, data), want, code in cases:
+            j = _json(data)
+            check(status == want and j.get("error", {}).get("code") == code,
+                  f"expected {want} {code}, got {status} {data[:200]!r}")
+            if want == 401:
+                check(headers.get("www-authenticate", "").startswith("Bearer"), f"401 without WWW-Authenticate: {headers}")
+            if want == 405:
+                check(headers.get("allow") == "GET, OPTIONS", f"405 Allow: {headers.get('allow')}")
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            s.sendall(b"GARBAGE\x01 / HTTP/1.1\r\n\r\n")
+            reply = s.recv(4096)
+        check(reply.startswith(b"HTTP/1.1 400"), f"malformed request got {reply[:100]!r}")
+        check(TOKEN not in p.log_tail(200) and PUBLISHER not in p.log_tail(200), "a token was logged")
+        check(_get(port, path)[0] == 200, "the server stopped serving after the errors")
+
+
+TESTS = {f.__name__: f for f in (http_api_presence, http_api_errors)}
+
+if __name__ == "__main__":
+    sys.exit(driver_main(__doc__, TESTS))

@@ -1,0 +1,197 @@
+// The presence API's routing, tokens, errors and JSON (server/src/http/api.cpp),
+// through fake ports: no sockets.
+#include "http/api.hpp"
+
+#include <gtest/gtest.h>
+
+namespace parley::server::http {
+namespace {
+using nlohmann::json;
+
+constexpr std::string_view kReader = "reader-token-0123456789";
+constexpr std::string_view kPublisher = "publisher-token-0123456789";
+
+config::HttpConfig httpConfig() {
+  config::HttpConfig c;
+  c.enabled = true;
+  c.tokens.push_back({"board", std::string(kReader), {true, false, false}});
+  c.tokens.push_back({"pbx", std::string(kPublisher), {false, true, false}});
+  c.corsOrigins = {"https://dash.example.com"};
+  return c;
+}
+
+pidf::PresenceDocument onThePhone() {
+  pidf::PresenceDocument d;
+  d.entity = "sip:alice@example.com";
+  pidf::Tuple t;
+  t.id = "desk";
+  t.basic = pidf::Basic::Open;
+  t.contact = "sip:alice@192.0.2.1";
+  t.notes.push_back({"at my desk", "en"});
+  d.tuples.push_back(t);
+  pidf::Person p;
+  p.activities = {pidf::Activity::OnThePhone};
+  p.notes.push_back({"On the phone", ""});
+  d.person = p;
+  return d;
+}
+
+class ApiTest : public ::testing::Test {
+ protected:
+  ApiTest() : api_(config_, ports()) {}
+
+  ApiPorts ports() {
+    ApiPorts p;
+    p.servedAor = [](std::string_view a) -> std::optional<std::string> {
+      std::string s(a);
+      if (!s.starts_with("sip:")) s.insert(0, "sip:");
+      if (!s.ends_with("@example.com")) return std::nullopt;
+      return s;
+    };
+    p.presence = [this](const std::string& aor, std::function<void(tl::expected<PresenceView, ApiError>)> done) {
+      asked.push_back(aor);
+      if (storeDown) return done(tl::unexpected(ApiError{503, "unavailable", "store down"}));
+      PresenceView v;
+      v.document = aor == "sip:alice@example.com" ? onThePhone() : pidf::neutral(aor);
+      if (aor == "sip:alice@example.com") v.changed = storage::WallTime{} + std::chrono::milliseconds(1795550000123);
+      done(v);
+    };
+    p.stats = [] { return json{{"node", "n1"}}; };
+    p.metrics = [] { return std::string("parley_up 1\n"); };
+    return p;
+  }
+
+  Response call(std::string method, std::string target, std::string_view token = kReader,
+                std::vector<std::pair<std::string, std::string>> headers = {}) {
+    Request r;
+    r.method = std::move(method);
+    r.target = std::move(target);
+    r.headers = std::move(headers);
+    if (!token.empty()) r.headers.emplace_back("Authorization", "Bearer " + std::string(token));
+    std::optional<Response> got;
+    api_.handle(std::move(r), [&](Response resp) { got = std::move(resp); });
+    EXPECT_TRUE(got.has_value());
+    return got.value_or(Response{});
+  }
+  static std::string header(const Response& r, std::string_view name) {
+    for (const auto& [k, v] : r.headers)
+      if (k == name) return v;
+    return {};
+  }
+  static json body(const Response& r) { return json::parse(r.body, nullptr, false); }
+
+  config::HttpConfig config_ = httpConfig();
+  Api api_;
+  std::vector<std::string> asked;
+  bool storeDown = false;
+};
+
+TEST_F(ApiTest, PresenceOfAServedAddressShowsTheComposedState) {
+  const auto r = call("GET", "/api/v1/presence/sip%3Aalice%40example.com");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.contentType, "application/json");
+  const auto j = body(r);
+  EXPECT_EQ(j["address"], "sip:alice@example.com");
+  EXPECT_EQ(j["basic"], "open");
+  EXPECT_EQ(j["show"], "dnd");
+  EXPECT_EQ(j["on_the_phone"], true);
+  EXPECT_EQ(j["activities"], json::array({"on-the-phone"}));
+  EXPECT_EQ(j["note"], "On the phone");
+  EXPECT_EQ(j["changed"], "2026-11-24T19:53:20.123Z");
+  ASSERT_EQ(j["devices"].size(), 1u);
+  EXPECT_EQ(j["devices"][0]["id"], "desk");
+  EXPECT_EQ(j["devices"][0]["contact"], "sip:alice@192.0.2.1");
+  EXPECT_EQ(j["devices"][0]["note"], "at my desk");
+}
+
+TEST_F(ApiTest, AnUnpublishedUserIsOfflineAndAForeignOneNotServed) {
+  auto r = call("GET", "/api/v1/presence/bob@example.com");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(body(r)["show"], "offline");
+  EXPECT_EQ(body(r)["changed"], nullptr);
+  r = call("GET", "/api/v1/presence/bob@elsewhere.org");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(body(r)["error"]["code"], "not_served");
+}
+
+TEST_F(ApiTest, BatchAnswersInTheOrderAskedWithPerAddressErrors) {
+  const auto r = call("GET", "/api/v1/presence?addresses=bob%40example.com,alice@example.com,x@elsewhere.org");
+  ASSERT_EQ(r.status, 200);
+  const auto list = body(r)["presence"];
+  ASSERT_EQ(list.size(), 3u);
+  EXPECT_EQ(list[0]["address"], "sip:bob@example.com");
+  EXPECT_EQ(list[1]["show"], "dnd");
+  EXPECT_EQ(list[2]["error"]["code"], "not_served");
+  EXPECT_EQ(call("GET", "/api/v1/presence").status, 400);
+  EXPECT_EQ(call("GET", "/api/v1/presence?addresses=").status, 400);
+  std::string many = "/api/v1/presence?addresses=";
+  for (int i = 0; i <= static_cast<int>(Api::kMaxBatch); ++i) many += "u" + std::to_string(i) + "@example.com,";
+  EXPECT_EQ(call("GET", many).status, 400);
+}
+
+TEST_F(ApiTest, TokensAndScopes) {
+  auto r = call("GET", "/api/v1/stats", "");
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(header(r, "WWW-Authenticate"), "Bearer realm=\"parley\"");
+  EXPECT_EQ(body(r)["error"]["code"], "unauthorized");
+  r = call("GET", "/api/v1/stats", "reader-token-0123456788");  // one character off
+  EXPECT_EQ(r.status, 401);
+  r = call("GET", "/api/v1/stats", kPublisher);  // publish does not imply read
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(body(r)["error"]["code"], "forbidden");
+  r = call("GET", "/api/v1/stats");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(body(r)["node"], "n1");
+  Request basic;
+  basic.method = "GET";
+  basic.target = "/api/v1/stats";
+  basic.headers = {{"authorization", "Basic dXNlcjpwdw=="}};
+  std::optional<Response> got;
+  api_.handle(basic, [&](Response x) { got = std::move(x); });
+  EXPECT_EQ(got->status, 401);
+}
+
+TEST_F(ApiTest, AnonymousReadsWhenAllowed) {
+  config_.allowAnonymousRead = true;
+  EXPECT_EQ(call("GET", "/api/v1/presence/alice@example.com", "").status, 200);
+  EXPECT_EQ(call("GET", "/api/v1/presence/alice@example.com", "not-a-token-at-all").status, 401);
+}
+
+TEST_F(ApiTest, UnknownPathsMethodsAndBrokenEscapes) {
+  EXPECT_EQ(call("GET", "/api/v2/presence/alice@example.com").status, 404);
+  EXPECT_EQ(body(call("GET", "/nothing"))["error"]["code"], "not_found");
+  const auto r = call("POST", "/api/v1/presence/alice@example.com");
+  EXPECT_EQ(r.status, 405);
+  EXPECT_EQ(header(r, "Allow"), "GET, OPTIONS");
+  EXPECT_EQ(call("GET", "/api/v1/presence/alice%4").status, 400);
+  EXPECT_EQ(call("GET", "/api/v1/presence/%zzalice").status, 400);
+  EXPECT_EQ(call("GET", "/api/v1/presence/").status, 400);
+}
+
+TEST_F(ApiTest, TheStoreBeingDownIs503) {
+  storeDown = true;
+  const auto r = call("GET", "/api/v1/presence/alice@example.com");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(body(r)["error"]["code"], "unavailable");
+}
+
+TEST_F(ApiTest, CorsOnlyForListedOrigins) {
+  auto r = call("GET", "/api/v1/stats", kReader, {{"Origin", "https://dash.example.com"}});
+  EXPECT_EQ(header(r, "Access-Control-Allow-Origin"), "https://dash.example.com");
+  r = call("GET", "/api/v1/stats", kReader, {{"Origin", "https://evil.example.com"}});
+  EXPECT_EQ(header(r, "Access-Control-Allow-Origin"), "");
+  r = call("OPTIONS", "/api/v1/presence/alice@example.com", "", {{"Origin", "https://dash.example.com"}});
+  EXPECT_EQ(r.status, 204);
+  EXPECT_EQ(header(r, "Access-Control-Allow-Methods"), "GET, OPTIONS");
+  EXPECT_EQ(header(r, "Access-Control-Allow-Headers"), "Authorization, Content-Type");
+}
+
+TEST_F(ApiTest, MetricsAreText) {
+  const auto r = call("GET", "/metrics");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.contentType, "text/plain; version=0.0.4; charset=utf-8");
+  EXPECT_EQ(r.body, "parley_up 1\n");
+}
+
+}  // namespace
+}  // namespace parley::server::http
