@@ -186,13 +186,15 @@ start_kamailio() {
 
 # launch_parleyd [TOML] : a fresh parleyd on a free port, under server_cpu, with the bench's
 # [node]/[sip] tables plus TOML (the caller's limits); waits up to 10 s for a 200 to OPTIONS.
+# node_id (default parley-bench) and node_log_level (default warn) set [node] id and log_level:
+# nodes sharing one Redis need distinct ids.
 launch_parleyd() {
   local port
   port="$(free_port)"
   cat >"$run_dir/parley.toml" <<TOML
 [node]
-id = "parley-bench"
-log_level = "warn"
+id = "${node_id:-parley-bench}"
+log_level = "${node_log_level:-warn}"
 log_format = "text"
 [sip]
 domains = ["sip.localhost"]

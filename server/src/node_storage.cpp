@@ -45,12 +45,18 @@ NodeStorage::NodeStorage(const config::Config& cfg, boost::asio::io_context& io)
   client_ = std::make_unique<redis::RedisClient>(io, o, logger("redis"));
   bus_ = std::make_unique<redis::RedisSubscriber>(io, o, logger("redis"));
   channel_ = s.keyPrefix + "changed";
-  auto wrap = [this]<class T>(const char* kind, std::type_identity<T>) -> std::unique_ptr<storage::ListStore<T>> {
+  auto wrap = [this]<class T>(const char* kind, std::type_identity<T>, redis::RedisListOptions options = {})
+      -> std::unique_ptr<storage::ListStore<T>> {
     return std::make_unique<LoopAwareListStore<T>>(
-        std::make_unique<redis::RedisListStore<T>>(*client_, cfg_.storage.keyPrefix, kind), afterAnswer_);
+        std::make_unique<redis::RedisListStore<T>>(*client_, cfg_.storage.keyPrefix, kind, options), afterAnswer_);
   };
-  registrations_ = wrap("reg", std::type_identity<storage::Binding>{});
-  publications_ = wrap("pub", std::type_identity<storage::Publication>{});
+  // Registrations and publications are mostly refreshed by the node that took them, and a new
+  // one is a key nobody wrote: remembering what this node wrote saves the GET of both cases
+  // (docs/storage.md). Bounded: a publication list holds its documents.
+  registrations_ = wrap("reg", std::type_identity<storage::Binding>{},
+                        {.rememberWrites = true, .maxRemembered = std::size_t{1} << 20});
+  publications_ = wrap("pub", std::type_identity<storage::Publication>{},
+                       {.rememberWrites = true, .maxRemembered = std::size_t{1} << 17});
   roster_ = wrap("roster", std::type_identity<storage::RosterItem>{});
   contactPresence_ = wrap("contact", std::type_identity<storage::ContactResource>{});
   subscriptions_ = std::make_unique<LoopAwareSubscriptionStore>(

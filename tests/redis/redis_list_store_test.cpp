@@ -144,6 +144,35 @@ TEST_F(RedisListStoreLive, ARememberedWriteSavesTheGet) {
   EXPECT_EQ(s.remembered(), 0u);
 }
 
+// A key this store never wrote is guessed absent: a new one costs one command;
+// a guess proved wrong by the script, or one that would write nothing, is
+// checked against Redis.
+TEST_F(RedisListStoreLive, AKeyNeverWrittenIsGuessedAbsentAndTheGuessChecked) {
+  RedisListStore<Binding> s(*client_, "p:", "reg", RedisListOptions{.rememberWrites = true});
+  RedisListStore<Binding> other(*live_.connect(), "p:", "reg");
+  const WallTime now = WallClock::now();
+  ASSERT_TRUE(put<Binding>(s, "warm-up", now, {binding("a", now + 60s)}));  // loads the script
+  const auto before = client_->stats().commands;
+  ASSERT_TRUE(put<Binding>(s, "fresh", now, {binding("a", now + 60s)}));
+  EXPECT_EQ(client_->stats().commands - before, 1u) << "a new key should cost one command";
+
+  // Written by someone else: the guess fails, the closure sees the real list.
+  ASSERT_TRUE(put<Binding>(other, "theirs", now, {binding("z", now + 60s)}));
+  auto r = update<Binding>(s, "theirs", now, [&](const Bindings& live) {
+    Bindings next = live;
+    next.push_back(binding("b", now + 60s));
+    return Result<Binding>(next);
+  });
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->size(), 2u);
+
+  // Removing everything from a key guessed absent must still remove what is there.
+  ASSERT_TRUE(put<Binding>(other, "gone", now, {binding("z", now + 60s)}));
+  r = update<Binding>(s, "gone", now, [](const Bindings&) { return Result<Binding>(Bindings{}); });
+  ASSERT_TRUE(r);
+  EXPECT_EQ(integer({"EXISTS", s.redisKey("gone")}), 0);
+}
+
 // Another writer changed the key: the compare-and-set fails on the remembered
 // value and the closure runs again on Redis's.
 TEST_F(RedisListStoreLive, AStaleRememberedValueOnlyCostsARetry) {

@@ -53,11 +53,13 @@ struct RedisListOptions {
   /// in Redis) before it is dropped: RedisSubscriptionStore's grace.
   std::chrono::milliseconds keepExpired{0};
   /// Remember the value of each key this store last wrote, and start the next
-  /// update of that key from it instead of a GET: one round trip instead of
-  /// two when this node is the key's usual writer (its own subscriptions). The
-  /// compare-and-set still checks it, so a stale value only costs a retry; an
-  /// update whose closures all refuse a remembered value is run again on a
-  /// fresh GET, so no refusal rests on a stale value.
+  /// update of that key from it instead of a GET; a key it has not written is
+  /// first taken to be absent. One round trip instead of two when this node is
+  /// the key's usual writer (its own subscriptions, a new registration or
+  /// presentity). The compare-and-set still checks the guess, so a wrong one
+  /// only costs a retry on the value the script returns; an update that would
+  /// write nothing on a guess (its closures refuse, or leave an absent key
+  /// empty) is run again on a fresh GET, so no answer rests on a guess alone.
   bool rememberWrites = false;
   std::size_t maxRemembered = std::size_t{1} << 20;  ///< past this, forget everything and start over
 };
@@ -173,6 +175,7 @@ class RedisListStore final : public storage::ListStore<T> {
     auto batch = std::make_shared<Batch>(std::exchange(core->queued[key], {}));
     if (auto it = core->known.find(key); it != core->known.end())
       return apply(core, key, batch, 0, it->second, true);
+    if (core->options.rememberWrites) return apply(core, key, batch, 0, std::nullopt, true);  // a guess
     fetchAndApply(core, key, std::move(batch));
   }
 
@@ -209,7 +212,8 @@ class RedisListStore final : public storage::ListStore<T> {
   /// with the value that won, so the retry needs no GET; that also puts the
   /// loser of a race a round trip ahead of the winner's next update, which
   /// keeps two busy writers from starving one another.
-  /// `remembered`: `old` is what this store last wrote, not yet confirmed by Redis.
+  /// `remembered`: `old` is what this store last wrote (nullopt: a key it never
+  /// wrote, guessed absent), not confirmed by Redis.
   static void apply(const std::shared_ptr<Core>& core, std::string key, std::shared_ptr<Batch> batch, int retries,
                     std::optional<std::string> old, bool remembered = false) {
     auto base = decodeValue(old);
@@ -236,7 +240,7 @@ class RedisListStore final : public storage::ListStore<T> {
       results.push_back(std::move(next));
     }
     // Nothing to write: an answer only Redis's own value may justify.
-    if (remembered && !changed) return forgetAndFetch(core, key, std::move(batch));
+    if (remembered && (!changed || (!old && current.empty()))) return forgetAndFetch(core, key, std::move(batch));
     if (!changed || (!old && current.empty())) return finish(core, key, *batch, std::move(results), {});
 
     std::int64_t px = 0;
