@@ -358,7 +358,7 @@ tl::expected<void, std::string> Node::start() {
     auto& im = *impl_;
     im.api = std::make_unique<http::NodeApi>(
         im.io,
-        http::NodeParts{im.cfg, im.stack, im.notifier, im.state, im.component.get(),
+        http::NodeParts{im.cfg, im.stack, im.notifier, im.publisher, im.state, im.component.get(),
                         [&im] { im.timer.schedule(im.stack.nextDeadline()); }},
         logger("http"));
     if (auto r = im.api->start(); !r) return tl::unexpected("cannot listen for HTTP: " + r.error());

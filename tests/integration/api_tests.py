@@ -18,7 +18,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from parley_harness import DOMAIN, Parleyd, check, driver_main  # noqa: E402
-from sip_tests import _pidf, _publish  # noqa: E402
+from sip_tests import _Watcher, _body, _pidf, _publish  # noqa: E402
 
 TOKEN = "it-reader-0123456789abcdef"
 PUBLISHER = "it-publisher-0123456789ab"
@@ -42,10 +42,12 @@ def _http_port(node: Parleyd) -> int:
 
 
 def _get(port: int, path: str, token: str | None = TOKEN, method: str = "GET",
-         body: bytes | None = None) -> tuple[int, dict, bytes]:
+         body: bytes | None = None, content_type: str | None = None) -> tuple[int, dict, bytes]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     try:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
+        if content_type:
+            headers["Content-Type"] = content_type
         conn.request(method, path, body=body, headers=headers)
         resp = conn.getresponse()
         return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
@@ -112,7 +114,8 @@ def http_api_errors(work: Path, args) -> None:
             (_get(port, path, token=PUBLISHER), 403, "forbidden"),
             (_get(port, "/api/v1/nothing"), 404, "not_found"),
             (_get(port, "/api/v1/presence/alice%4"), 400, "bad_address"),
-            (_get(port, path, method="DELETE"), 405, "method_not_allowed"),
+            (_get(port, path, method="POST"), 405, "method_not_allowed"),
+            (_get(port, path, token=TOKEN, method="DELETE"), 403, "forbidden"),
             (_get(port, path, method="POST", body=b"x" * 2048), 413, "too_large"),
         ]
         for (status, headers, data), want, code in cases:
@@ -122,7 +125,7 @@ def http_api_errors(work: Path, args) -> None:
             if want == 401:
                 check(headers.get("www-authenticate", "").startswith("Bearer"), f"401 without WWW-Authenticate: {headers}")
             if want == 405:
-                check(headers.get("allow") == "GET, OPTIONS", f"405 Allow: {headers.get('allow')}")
+                check(headers.get("allow") == "GET, PUT, DELETE, OPTIONS", f"405 Allow: {headers.get('allow')}")
         with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
             s.sendall(b"GARBAGE\x01 / HTTP/1.1\r\n\r\n")
             reply = s.recv(4096)
@@ -131,7 +134,41 @@ def http_api_errors(work: Path, args) -> None:
         check(_get(port, path)[0] == 200, "the server stopped serving after the errors")
 
 
-TESTS = {f.__name__: f for f in (http_api_presence, http_api_errors)}
+def http_api_publish(work: Path, args) -> None:
+    """PUT through the API (a PBX or app that cannot send SIP PUBLISH) reaches a SIP watcher's
+    NOTIFY, composed with the user's SIP device; GET shows it; DELETE removes it and the watcher
+    hears that too."""
+    with Parleyd(args.parleyd, work / "parleyd", listen=["udp:127.0.0.1:0"], extra_config=HTTP_CONFIG) as p:
+        port = _http_port(p)
+        _publish(p.listener("udp"), "carol", _pidf("carol", "closed"))  # her phone, idle
+        w = _Watcher(p.listener("udp"), "dave")
+        w.subscribe("carol")
+        resp, first = w.wait(3.0, notifies=1)
+        check(resp is not None and len(first) == 1, f"SUBSCRIBE: {resp!r} / {len(first)} NOTIFY")
+
+        body = json.dumps({"basic": "open", "note": "Presenting", "activities": ["presentation"]}).encode()
+        status, _, data = _get(port, f"/api/v1/presence/carol@{DOMAIN}", token=PUBLISHER, method="PUT",
+                               body=body, content_type="application/json")
+        check(status == 204, f"PUT got {status} {data!r}")
+        _, notes = w.wait(3.0, final=False, notifies=1)
+        check(len(notes) == 1, "no NOTIFY after the API PUT")
+        doc = _body(notes[0])
+        check("Presenting" in doc and "presentation" in doc and "<basic>open</basic>" in doc,
+              f"the NOTIFY lacks the API's device:\n{doc}")
+        j = _json(_get(port, f"/api/v1/presence/carol@{DOMAIN}")[2])
+        check(j["basic"] == "open" and j["note"] == "Presenting" and "presentation" in j["activities"]
+              and len(j["devices"]) == 2, f"GET after PUT: {j}")
+
+        status, _, _ = _get(port, f"/api/v1/presence/carol@{DOMAIN}", token=PUBLISHER, method="DELETE")
+        check(status == 204, f"DELETE got {status}")
+        _, notes = w.wait(3.0, final=False, notifies=1)
+        check(len(notes) == 1 and "Presenting" not in _body(notes[0]), "no NOTIFY without the API device")
+        j = _json(_get(port, f"/api/v1/presence/carol@{DOMAIN}")[2])
+        check(j["basic"] == "closed" and len(j["devices"]) == 1, f"GET after DELETE: {j}")
+        w.close()
+
+
+TESTS = {f.__name__: f for f in (http_api_presence, http_api_errors, http_api_publish)}
 
 if __name__ == "__main__":
     sys.exit(driver_main(__doc__, TESTS))

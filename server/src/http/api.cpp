@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "parley/bridge/presence_map.hpp"
+#include "parley/pidf/serialize.hpp"
 
 namespace parley::server::http {
 using nlohmann::json;
@@ -51,6 +52,18 @@ std::optional<std::string> queryValue(std::string_view query, std::string_view k
     query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
   }
   return std::nullopt;
+}
+
+/// Is `method` one of the comma-separated `allow` list ("GET, PUT")?
+bool listed(std::string_view allow, std::string_view method) {
+  while (!allow.empty()) {
+    const auto comma = allow.find(',');
+    std::string_view item = allow.substr(0, comma);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    if (item == method) return true;
+    allow = comma == std::string_view::npos ? std::string_view{} : allow.substr(comma + 1);
+  }
+  return false;
 }
 
 /// Compares in time independent of where they differ (tokens are secrets).
@@ -142,13 +155,13 @@ std::vector<std::pair<std::string, std::string>> Api::corsHeaders(const Request&
   return {{"Access-Control-Allow-Origin", any ? std::string("*") : std::string(origin)}, {"Vary", "Origin"}};
 }
 
-std::optional<Response> Api::authorize(const Request& request, Scope scope) const {
+tl::expected<std::string, Response> Api::authorize(const Request& request, Scope scope) const {
   const auto auth = request.header("Authorization");
   if (auth.empty()) {
-    if (scope == Scope::Read && config_.allowAnonymousRead) return std::nullopt;
+    if (scope == Scope::Read && config_.allowAnonymousRead) return std::string();
     auto r = errorResponse(401, "unauthorized", "a bearer token is required");
     r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"parley\"");
-    return r;
+    return tl::unexpected(std::move(r));
   }
   constexpr std::string_view kBearer = "Bearer ";
   const bool bearer = auth.size() > kBearer.size() &&
@@ -164,12 +177,12 @@ std::optional<Response> Api::authorize(const Request& request, Scope scope) cons
   if (found == nullptr) {
     auto r = errorResponse(401, "unauthorized", "unknown token");
     r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"parley\", error=\"invalid_token\"");
-    return r;
+    return tl::unexpected(std::move(r));
   }
   const auto& s = found->scopes;
   const bool allowed = s.admin || (scope == Scope::Read && s.read) || (scope == Scope::Publish && s.publish);
-  if (!allowed) return errorResponse(403, "forbidden", "the token lacks the scope this needs");
-  return std::nullopt;
+  if (!allowed) return tl::unexpected(errorResponse(403, "forbidden", "the token lacks the scope this needs"));
+  return found->name;
 }
 
 void Api::handle(Request request, Respond respond) {
@@ -184,7 +197,7 @@ void Api::handle(Request request, Respond respond) {
   const std::string_view query = q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
 
   auto only = [&](std::string_view allow) -> bool {
-    if (request.method == "GET") return true;
+    if (request.method != "OPTIONS" && listed(allow, request.method)) return true;
     if (request.method == "OPTIONS" && !cors.empty()) {
       Response r;
       r.status = 204;
@@ -200,11 +213,14 @@ void Api::handle(Request request, Respond respond) {
     reply(std::move(r));
     return false;
   };
+  std::string caller;  // the token's name
   auto allowedTo = [&](Scope scope) {
-    if (auto denied = authorize(request, scope)) {
-      reply(std::move(*denied));
+    auto who = authorize(request, scope);
+    if (!who) {
+      reply(std::move(who.error()));
       return false;
     }
+    caller = std::move(*who);
     return true;
   };
 
@@ -213,9 +229,12 @@ void Api::handle(Request request, Respond respond) {
     return presenceBatch(query, std::move(reply));
   }
   if (path.starts_with(std::string(kPresencePath) + "/")) {
-    if (!only("GET, OPTIONS") || !allowedTo(Scope::Read)) return;
+    if (!only("GET, PUT, DELETE, OPTIONS")) return;
+    const bool write = request.method == "PUT" || request.method == "DELETE";
+    if (!allowedTo(write ? Scope::Publish : Scope::Read)) return;
     auto address = percentDecode(path.substr(kPresencePath.size() + 1), false);
     if (!address || address->empty()) return reply(errorResponse(400, "bad_address", "malformed address in the path"));
+    if (write) return publish(request, *address, "api-" + caller, std::move(reply));
     return presenceOne(*address, std::move(reply));
   }
   if (path == "/api/v1/stats") {
@@ -230,6 +249,62 @@ void Api::handle(Request request, Respond respond) {
     return reply(std::move(r));
   }
   reply(errorResponse(404, "not_found", "no such resource"));
+}
+
+// PUT: {"basic": "open"|"closed", "note": "...", "activities": ["on-the-phone"], "expires": 3600}
+// as one device of the user, named after the token; DELETE removes it.
+void Api::publish(const Request& request, const std::string& address, const std::string& source, Respond respond) {
+  const auto aor = ports_.servedAor(address);
+  if (!aor) return respond(errorResponse(404, "not_served", "not an address of a domain this server serves"));
+  auto done = [respond, aor = *aor](tl::expected<void, ApiError> r) {
+    if (!r) return respond(errorResponse(r.error().status, r.error().code, r.error().message));
+    Response ok;
+    ok.status = 204;
+    ok.contentType.clear();
+    respond(std::move(ok));
+  };
+  if (request.method == "DELETE") return ports_.publish(*aor, source, {}, std::chrono::seconds(0), std::move(done));
+
+  const auto type = request.header("Content-Type");
+  if (type.substr(0, type.find(';')) != "application/json")
+    return respond(errorResponse(415, "unsupported_media_type", "send application/json"));
+  const json body = json::parse(request.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object()) return respond(errorResponse(400, "bad_json", "the body is not a JSON object"));
+  auto bad = [&](std::string why) { respond(errorResponse(400, "bad_presence", why)); };
+  for (const auto& [k, v] : body.items())
+    if (k != "basic" && k != "note" && k != "activities" && k != "expires") return bad("unknown member \"" + k + "\"");
+  const auto basic = body.find("basic");
+  if (basic == body.end() || !basic->is_string() || (*basic != "open" && *basic != "closed"))
+    return bad("basic must be \"open\" or \"closed\"");
+  pidf::PresenceDocument doc;
+  doc.entity = *aor;
+  pidf::Tuple tuple;
+  tuple.id = pidf::toXmlId(source);
+  tuple.basic = *basic == "open" ? pidf::Basic::Open : pidf::Basic::Closed;
+  pidf::Person person;
+  person.id = tuple.id;
+  if (const auto note = body.find("note"); note != body.end()) {
+    if (!note->is_string() || note->get_ref<const std::string&>().size() > kMaxNoteBytes)
+      return bad("note must be a string of at most 1024 bytes");
+    if (!note->get_ref<const std::string&>().empty()) person.notes.push_back({note->get<std::string>(), ""});
+  }
+  if (const auto acts = body.find("activities"); acts != body.end()) {
+    if (!acts->is_array() || acts->size() > 8) return bad("activities must be an array of at most 8 names");
+    for (const auto& a : *acts) {
+      const auto activity = a.is_string() ? pidf::activityFromName(a.get_ref<const std::string&>()) : std::nullopt;
+      if (!activity || *activity == pidf::Activity::Other) return bad("unknown activity (RFC 4480 names)");
+      person.activities.push_back(*activity);
+    }
+  }
+  std::chrono::seconds expires = kDefaultExpires;
+  if (const auto e = body.find("expires"); e != body.end()) {
+    if (!e->is_number_integer() || *e < kMinExpires.count() || *e > kMaxExpires.count())
+      return bad("expires must be an integer from 60 to 86400");
+    expires = std::chrono::seconds(e->get<std::int64_t>());
+  }
+  doc.tuples.push_back(std::move(tuple));
+  if (!person.notes.empty() || !person.activities.empty()) doc.person = std::move(person);
+  ports_.publish(*aor, source, pidf::serializePidf(doc), expires, std::move(done));
 }
 
 void Api::presenceOne(const std::string& address, Respond respond) {

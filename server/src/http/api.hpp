@@ -36,6 +36,11 @@ struct ApiPorts {
   /// as "sip:alice@example.com" or "alice@example.com"; nullopt if not ours.
   std::function<std::optional<std::string>(std::string_view address)> servedAor;
   std::function<void(const std::string& aor, std::function<void(tl::expected<PresenceView, ApiError>)>)> presence;
+  /// Publishes `pidf` (a serialized PIDF document) as the publication of
+  /// `source` for `aor`, lapsing after `expires`; expires 0 removes it.
+  std::function<void(const std::string& aor, const std::string& source, std::string pidf, std::chrono::seconds expires,
+                     std::function<void(tl::expected<void, ApiError>)>)>
+      publish;
   std::function<nlohmann::json()> stats;
   std::function<std::string()> metrics;  ///< Prometheus text exposition
 };
@@ -43,6 +48,8 @@ struct ApiPorts {
 class Api {
  public:
   static constexpr std::size_t kMaxBatch = 100;
+  static constexpr std::size_t kMaxNoteBytes = 1024;
+  static constexpr std::chrono::seconds kDefaultExpires{3600}, kMinExpires{60}, kMaxExpires{86400};
 
   Api(const config::HttpConfig& config, ApiPorts ports);
   void handle(Request request, Respond respond);
@@ -52,8 +59,9 @@ class Api {
 
  private:
   enum class Scope { Read, Publish, Admin };
-  /// nullopt when allowed; else the 401/403 to send.
-  [[nodiscard]] std::optional<Response> authorize(const Request& request, Scope scope) const;
+  /// The token's name when allowed ("" for an anonymous read); else the 401/403 to send.
+  [[nodiscard]] tl::expected<std::string, Response> authorize(const Request& request, Scope scope) const;
+  void publish(const Request& request, const std::string& address, const std::string& source, Respond respond);
   void presenceOne(const std::string& address, Respond respond);
   void presenceBatch(std::string_view query, Respond respond);
   [[nodiscard]] std::vector<std::pair<std::string, std::string>> corsHeaders(const Request& request) const;

@@ -93,6 +93,15 @@ ApiPorts NodeApi::ports() {
       });
     }
   };
+  p.publish = [this](const std::string& aor, const std::string& source, std::string pidf, std::chrono::seconds expires,
+                     std::function<void(tl::expected<void, ApiError>)> done) {
+    parts_.publisher.publishAs("presence", aor, source, std::move(pidf), expires, [done](auto r) {
+      if (r) return done({});
+      if (r.error().code == storage::StoreError::Code::Refused)
+        return done(tl::unexpected(ApiError{409, "refused", r.error().message}));
+      done(tl::unexpected(ApiError{503, "unavailable", "the presence store is not reachable"}));
+    });
+  };
   p.stats = [this]() {
     const auto& n = parts_.notifier.stats();
     json s;

@@ -10,6 +10,7 @@
 
 namespace parley::presence {
 class Notifier;
+class Publisher;
 }  // namespace parley::presence
 namespace parley::simple {
 class SipStack;
@@ -27,6 +28,7 @@ struct NodeParts {
   const config::Config& cfg;
   simple::SipStack& stack;
   presence::Notifier& notifier;
+  presence::Publisher& publisher;
   NodeStorage& storage;
   const xmpp::Component* component;  ///< null without [xmpp]
   std::function<void()> afterEvent;  ///< re-arms the SIP timer after a request was handled

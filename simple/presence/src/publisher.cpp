@@ -162,6 +162,37 @@ void Publisher::handle(simple::ServerTransaction txn, sip::Message&& request) {
                 });
 }
 
+void Publisher::publishAs(std::string_view event, std::string aor, std::string tag, std::string body,
+                          std::chrono::seconds expires, storage::PublicationStore::Done done) {
+  const storage::WallTime now = options_.wallClock();
+  auto change = [tag, body, now, expires, maxPublications = options_.maxPublicationsPerPresentity](
+                    const storage::Publications& live) -> tl::expected<storage::Publications, storage::StoreError> {
+    storage::Publications next = live;
+    auto it = std::find_if(next.begin(), next.end(), [&](const auto& p) { return p.etag == tag; });
+    if (expires.count() == 0) {
+      if (it != next.end()) next.erase(it);
+      return next;
+    }
+    if (it == next.end()) {
+      if (next.size() >= maxPublications)
+        return tl::unexpected(storage::StoreError{storage::StoreError::Code::Refused, 403, "Too Many Publications"});
+      next.push_back({tag, body, now + expires, now});
+      return next;
+    }
+    it->body = body;
+    it->expires = now + expires;
+    it->modified = now;
+    return next;
+  };
+  const EventPackage* package = findPackage(event);
+  const std::string_view name = package != nullptr ? package->name : std::string_view("presence");
+  store_.update(key(name, aor), now, std::move(change),
+                [this, name, aor, done = std::move(done)](tl::expected<storage::Publications, storage::StoreError> r) {
+                  if (r && listener_) listener_({name, aor, *r, true});
+                  done(std::move(r));
+                });
+}
+
 void Publisher::lookup(std::string_view event, std::string_view aor, storage::PublicationStore::Done done) {
   store_.lookup(key(event, aor), options_.wallClock(), [done = std::move(done)](auto r) {
     if (r) {

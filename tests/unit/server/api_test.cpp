@@ -56,17 +56,23 @@ class ApiTest : public ::testing::Test {
       if (aor == "sip:alice@example.com") v.changed = storage::WallTime{} + std::chrono::milliseconds(1795550000123);
       done(v);
     };
+    p.publish = [this](const std::string& aor, const std::string& source, std::string pidf, std::chrono::seconds expires,
+                       std::function<void(tl::expected<void, ApiError>)> done) {
+      published.push_back({aor, source, std::move(pidf), expires});
+      done({});
+    };
     p.stats = [] { return json{{"node", "n1"}}; };
     p.metrics = [] { return std::string("parley_up 1\n"); };
     return p;
   }
 
   Response call(std::string method, std::string target, std::string_view token = kReader,
-                std::vector<std::pair<std::string, std::string>> headers = {}) {
+                std::vector<std::pair<std::string, std::string>> headers = {}, std::string body = {}) {
     Request r;
     r.method = std::move(method);
     r.target = std::move(target);
     r.headers = std::move(headers);
+    r.body = std::move(body);
     if (!token.empty()) r.headers.emplace_back("Authorization", "Bearer " + std::string(token));
     std::optional<Response> got;
     api_.handle(std::move(r), [&](Response resp) { got = std::move(resp); });
@@ -79,10 +85,18 @@ class ApiTest : public ::testing::Test {
     return {};
   }
   static json body(const Response& r) { return json::parse(r.body, nullptr, false); }
+  Response put(std::string text, std::string type = "application/json") {
+    return call("PUT", "/api/v1/presence/alice@example.com", kPublisher, {{"Content-Type", type}}, std::move(text));
+  }
 
   config::HttpConfig config_ = httpConfig();
   Api api_;
   std::vector<std::string> asked;
+  struct Published {
+    std::string aor, source, pidf;
+    std::chrono::seconds expires;
+  };
+  std::vector<Published> published;
   bool storeDown = false;
 };
 
@@ -162,7 +176,7 @@ TEST_F(ApiTest, UnknownPathsMethodsAndBrokenEscapes) {
   EXPECT_EQ(body(call("GET", "/nothing"))["error"]["code"], "not_found");
   const auto r = call("POST", "/api/v1/presence/alice@example.com");
   EXPECT_EQ(r.status, 405);
-  EXPECT_EQ(header(r, "Allow"), "GET, OPTIONS");
+  EXPECT_EQ(header(r, "Allow"), "GET, PUT, DELETE, OPTIONS");
   EXPECT_EQ(call("GET", "/api/v1/presence/alice%4").status, 400);
   EXPECT_EQ(call("GET", "/api/v1/presence/%zzalice").status, 400);
   EXPECT_EQ(call("GET", "/api/v1/presence/").status, 400);
@@ -182,8 +196,45 @@ TEST_F(ApiTest, CorsOnlyForListedOrigins) {
   EXPECT_EQ(header(r, "Access-Control-Allow-Origin"), "");
   r = call("OPTIONS", "/api/v1/presence/alice@example.com", "", {{"Origin", "https://dash.example.com"}});
   EXPECT_EQ(r.status, 204);
-  EXPECT_EQ(header(r, "Access-Control-Allow-Methods"), "GET, OPTIONS");
+  EXPECT_EQ(header(r, "Access-Control-Allow-Methods"), "GET, PUT, DELETE, OPTIONS");
   EXPECT_EQ(header(r, "Access-Control-Allow-Headers"), "Authorization, Content-Type");
+}
+
+TEST_F(ApiTest, PutPublishesADeviceNamedAfterTheToken) {
+  const auto r = call("PUT", "/api/v1/presence/alice@example.com", kPublisher, {{"Content-Type", "application/json"}},
+                      R"({"basic":"open","note":"In a meeting","activities":["meeting"],"expires":600})");
+  ASSERT_EQ(r.status, 204) << r.body;
+  ASSERT_EQ(published.size(), 1u);
+  EXPECT_EQ(published[0].aor, "sip:alice@example.com");
+  EXPECT_EQ(published[0].source, "api-pbx");
+  EXPECT_EQ(published[0].expires, std::chrono::seconds(600));
+  EXPECT_NE(published[0].pidf.find("<basic>open</basic>"), std::string::npos) << published[0].pidf;
+  EXPECT_NE(published[0].pidf.find("In a meeting"), std::string::npos);
+  EXPECT_NE(published[0].pidf.find("meeting/>"), std::string::npos);
+  EXPECT_NE(published[0].pidf.find("entity=\"sip:alice@example.com\""), std::string::npos);
+
+  const auto del = call("DELETE", "/api/v1/presence/alice@example.com", kPublisher);
+  EXPECT_EQ(del.status, 204);
+  ASSERT_EQ(published.size(), 2u);
+  EXPECT_EQ(published[1].expires, std::chrono::seconds(0));
+}
+
+TEST_F(ApiTest, PutChecksScopeTypeAndBody) {
+  EXPECT_EQ(call("PUT", "/api/v1/presence/alice@example.com", kReader, {{"Content-Type", "application/json"}},
+                 R"({"basic":"open"})").status, 403);
+  EXPECT_EQ(put(R"({"basic":"open"})", "text/plain").status, 415);
+  for (const char* text : {"not json", "[1]", R"({})", R"({"basic":"away"})", R"({"basic":"open","x":1})",
+                           R"({"basic":"open","note":5})", R"({"basic":"open","activities":["dancing"]})",
+                           R"({"basic":"open","expires":10})", R"({"basic":"open","expires":"600"})"}) {
+    const auto r = put(text);
+    EXPECT_EQ(r.status, 400) << text;
+    EXPECT_TRUE(body(r).contains("error")) << text;
+  }
+  EXPECT_EQ(put(R"({"basic":"open","note":")" + std::string(1025, 'x') + "\"}").status, 400);
+  EXPECT_TRUE(published.empty());
+  EXPECT_EQ(call("PUT", "/api/v1/presence/x@elsewhere.org", kPublisher, {{"Content-Type", "application/json"}},
+                 R"({"basic":"open"})").status, 404);
+  EXPECT_EQ(put(R"({"basic":"closed"})", "application/json; charset=utf-8").status, 204);
 }
 
 TEST_F(ApiTest, MetricsAreText) {

@@ -72,6 +72,14 @@ class Publisher final : public simple::RequestHandler {
   [[nodiscard]] static std::string key(std::string_view event, std::string_view aor);
   /// The live publications of `aor` for `event`, newest modification first.
   void lookup(std::string_view event, std::string_view aor, storage::PublicationStore::Done done);
+  /// Publishes for a source that is not a SIP UA (the HTTP API): the
+  /// publication of `aor` for `event` whose entity-tag is `tag` (chosen by
+  /// the source, one per source) gets `body` (already validated) and lapses in
+  /// `expires`; 0 removes it. Composed with the SIP devices' publications like
+  /// another device; the listener hears it as a state change. `done` gets the
+  /// live publications, or the store's error.
+  void publishAs(std::string_view event, std::string aor, std::string tag, std::string body,
+                 std::chrono::seconds expires, storage::PublicationStore::Done done);
   /// One listener (the Notifier); called after the 200 is sent.
   void setListener(Listener listener) { listener_ = std::move(listener); }
 
