@@ -207,5 +207,41 @@ TEST_F(PublisherTest, RequestUriWithoutUserGets404) {
   EXPECT_EQ(publish(kPresence, kPidf, "sip:sip.localhost").statusCode(), 404);
 }
 
+// A source that is not a SIP UA (the HTTP API) publishes one device under a
+// tag of its own: replaced by its next publication, removed by expires 0,
+// counted against the per-presentity limit, heard by the listener.
+TEST_F(PublisherTest, PublishAsKeepsOneDevicePerSource) {
+  std::vector<bool> heard;
+  publisher_.setListener([&](const PublicationChange& c) { heard.push_back(c.stateChanged); });
+  auto publishAs = [&](std::string tag, std::string body, std::chrono::seconds expires) {
+    std::optional<tl::expected<storage::Publications, storage::StoreError>> got;
+    publisher_.publishAs("presence", "sip:alice@sip.localhost", std::move(tag), std::move(body), expires,
+                         [&](auto r) { got = std::move(r); });
+    EXPECT_TRUE(got.has_value());
+    return got.value_or(tl::unexpected(storage::StoreError{}));
+  };
+  ASSERT_TRUE(publishAs("api-pbx", "<one/>", 600s));
+  wall_ += 1s;
+  auto r = publishAs("api-pbx", "<two/>", 900s);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->size(), 1u);
+  EXPECT_EQ(r->front().etag, "api-pbx");
+  EXPECT_EQ(r->front().body, "<two/>");
+  EXPECT_EQ(r->front().expires, wall_ + 900s);
+  EXPECT_EQ(r->front().modified, wall_);
+
+  ASSERT_TRUE(publishAs("api-board", "<three/>", 600s));
+  auto full = publishAs("api-third", "<four/>", 600s);  // max_publications_per_presentity = 2
+  ASSERT_FALSE(full);
+  EXPECT_EQ(full.error().sipCode, 403);
+
+  r = publishAs("api-pbx", {}, 0s);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->size(), 1u);
+  EXPECT_EQ(r->front().etag, "api-board");
+  EXPECT_EQ(live().size(), 1u);
+  EXPECT_EQ(heard, (std::vector<bool>{true, true, true, true}));
+}
+
 }  // namespace
 }  // namespace parley::presence
