@@ -27,19 +27,6 @@ constexpr std::size_t kMaxTokenNameLength = 64;
 constexpr std::size_t kMinTokenLength = 16;  // 16 printable characters: ~100 bits when random
 constexpr std::size_t kMaxTokenLength = 256;
 
-// TableReader has no boolean getter yet; this reports in the same shape as its getters.
-std::optional<Field<bool>> readBool(const toml::table* table, const TableReader& reader,
-                                    ErrorList& errors, std::string_view key) {
-  if (table == nullptr) return std::nullopt;
-  const toml::node* node = table->get(key);
-  if (node == nullptr) return std::nullopt;
-  const Position pos = positionOf(node->source());
-  if (const auto* value = node->as_boolean()) {
-    return Field<bool>{value->get(), reader.keyPath(key), pos};
-  }
-  errors.add(pos, reader.keyPath(key), "expected a boolean");
-  return std::nullopt;
-}
 
 bool isDigit(char c) { return c >= '0' && c <= '9'; }
 
@@ -375,10 +362,10 @@ void readHttpTable(const toml::table* table, ErrorList& errors, HttpConfig& out)
                       "cors_origins", "max_clients", "client_queue", "requests_per_second"},
                      errors);
 
-  if (const auto enabled = readBool(table, reader, errors, "enabled")) out.enabled = enabled->value;
+  if (const auto enabled = reader.boolean("enabled")) out.enabled = enabled->value;
   readListen(reader, out.listen);
   readTokens(table, reader, errors, out.tokens);
-  if (const auto anonymous = readBool(table, reader, errors, "allow_anonymous_read")) {
+  if (const auto anonymous = reader.boolean("allow_anonymous_read")) {
     out.allowAnonymousRead = anonymous->value;
   }
   reader.read("max_body_bytes", 256, 1048576, out.maxBodyBytes);

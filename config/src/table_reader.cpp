@@ -94,6 +94,17 @@ std::optional<StringField> TableReader::string(std::string_view key) {
   return StringField{value->get(), keyPath(key), positionOf(node->source())};
 }
 
+std::optional<Field<bool>> TableReader::boolean(std::string_view key) {
+  const toml::node* node = find(key);
+  if (node == nullptr) return std::nullopt;
+  const auto* value = node->as_boolean();
+  if (value == nullptr) {
+    errors_.add(positionOf(node->source()), keyPath(key), "expected a boolean");
+    return std::nullopt;
+  }
+  return Field<bool>{value->get(), keyPath(key), positionOf(node->source())};
+}
+
 std::optional<Field<std::int64_t>> TableReader::integer(std::string_view key, std::int64_t min,
                                                         std::int64_t max) {
   const toml::node* node = find(key);

@@ -69,6 +69,7 @@ class TableReader {
   // Each getter returns nothing when the key is absent or its value is invalid (the problem
   // has then been reported). `key` must be one of knownKeys.
   std::optional<StringField> string(std::string_view key);
+  std::optional<Field<bool>> boolean(std::string_view key);
   std::optional<Field<std::int64_t>> integer(std::string_view key, std::int64_t min,
                                              std::int64_t max);
   // Array whose elements are all strings; element keys carry their index.

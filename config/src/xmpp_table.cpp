@@ -34,19 +34,6 @@ std::string listText(const std::vector<std::string>& list) {
   return out + "]";
 }
 
-// TableReader has no boolean getter yet; this reports in the same shape as its getters.
-std::optional<Field<bool>> readBool(const toml::table* table, const TableReader& reader,
-                                    ErrorList& errors, std::string_view key) {
-  if (table == nullptr) return std::nullopt;
-  const toml::node* node = table->get(key);
-  if (node == nullptr) return std::nullopt;
-  const Position pos = positionOf(node->source());
-  if (const auto* value = node->as_boolean()) {
-    return Field<bool>{value->get(), reader.keyPath(key), pos};
-  }
-  errors.add(pos, reader.keyPath(key), "expected a boolean");
-  return std::nullopt;
-}
 
 // A valid DNS name, lower-cased (RFC 4343: DNS names compare case-insensitively).
 std::optional<StringField> readDomain(TableReader& reader, std::string_view key) {
@@ -142,7 +129,7 @@ void readXmppTable(const toml::table* table, ErrorList& errors, const SipConfig&
 
   // Each value on its own. Given values are checked even while disabled, so turning the
   // bridge on later cannot reveal old mistakes.
-  const auto enabled = readBool(table, reader, errors, "enabled");
+  const auto enabled = reader.boolean("enabled");
   if (enabled) out.enabled = enabled->value;
   const auto component = readDomain(reader, "component_domain");
   if (component) out.componentDomain = component->value;
