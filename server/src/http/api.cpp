@@ -198,13 +198,15 @@ void Api::handle(Request request, Respond respond) {
 
   auto only = [&](std::string_view allow) -> bool {
     if (request.method != "OPTIONS" && listed(allow, request.method)) return true;
-    if (request.method == "OPTIONS" && !cors.empty()) {
+    if (request.method == "OPTIONS" && listed(allow, "OPTIONS")) {  // RFC 9110 §9.3.7; a CORS preflight
       Response r;
       r.status = 204;
       r.contentType.clear();
-      r.headers = {{"Access-Control-Allow-Methods", std::string(allow)},
-                   {"Access-Control-Allow-Headers", "Authorization, Content-Type"},
-                   {"Access-Control-Max-Age", "600"}};
+      r.headers = {{"Allow", std::string(allow)}};
+      if (!cors.empty())
+        r.headers.insert(r.headers.end(), {{"Access-Control-Allow-Methods", std::string(allow)},
+                                           {"Access-Control-Allow-Headers", "Authorization, Content-Type"},
+                                           {"Access-Control-Max-Age", "600"}});
       reply(std::move(r));
       return false;
     }

@@ -198,6 +198,11 @@ TEST_F(ApiTest, CorsOnlyForListedOrigins) {
   EXPECT_EQ(r.status, 204);
   EXPECT_EQ(header(r, "Access-Control-Allow-Methods"), "GET, PUT, DELETE, OPTIONS");
   EXPECT_EQ(header(r, "Access-Control-Allow-Headers"), "Authorization, Content-Type");
+  r = call("OPTIONS", "/api/v1/stats", "");  // no Origin: plain OPTIONS, no CORS headers
+  EXPECT_EQ(r.status, 204);
+  EXPECT_EQ(header(r, "Allow"), "GET, OPTIONS");
+  EXPECT_EQ(header(r, "Access-Control-Allow-Methods"), "");
+  EXPECT_EQ(call("OPTIONS", "/metrics", "").status, 405);  // /metrics allows GET only
 }
 
 TEST_F(ApiTest, PutPublishesADeviceNamedAfterTheToken) {
