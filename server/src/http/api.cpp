@@ -54,6 +54,12 @@ std::optional<std::string> queryValue(std::string_view query, std::string_view k
   return std::nullopt;
 }
 
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
 /// Is `method` one of the comma-separated `allow` list ("GET, PUT")?
 bool listed(std::string_view allow, std::string_view method) {
   while (!allow.empty()) {
@@ -99,6 +105,12 @@ Response jsonResponse(int status, const json& body) {
 }
 
 }  // namespace
+
+std::string_view Request::header(std::string_view name) const {
+  for (const auto& [k, v] : headers)
+    if (iequals(k, name)) return v;
+  return {};
+}
 
 Response errorResponse(int status, std::string_view code, std::string_view message) {
   return jsonResponse(status, json{{"error", {{"code", code}, {"message", message}}}});
@@ -164,10 +176,7 @@ tl::expected<std::string, Response> Api::authorize(const Request& request, Scope
     return tl::unexpected(std::move(r));
   }
   constexpr std::string_view kBearer = "Bearer ";
-  const bool bearer = auth.size() > kBearer.size() &&
-                      std::equal(kBearer.begin(), kBearer.end(), auth.begin(),
-                                 [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) ==
-                                                             std::tolower(static_cast<unsigned char>(b)); });
+  const bool bearer = auth.size() > kBearer.size() && iequals(auth.substr(0, kBearer.size()), kBearer);
   const config::HttpToken* found = nullptr;
   if (bearer) {
     const auto presented = auth.substr(kBearer.size());

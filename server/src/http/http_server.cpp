@@ -17,15 +17,6 @@ using tcp = asio::ip::tcp;
 namespace {
 constexpr std::uint32_t kHeaderLimit = 8192;
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    const auto x = static_cast<unsigned char>(a[i]), y = static_cast<unsigned char>(b[i]);
-    if (std::tolower(x) != std::tolower(y)) return false;
-  }
-  return true;
-}
-
 std::string peerOf(const tcp::socket& s) {
   boost::system::error_code ec;
   const auto ep = s.remote_endpoint(ec);
@@ -34,12 +25,6 @@ std::string peerOf(const tcp::socket& s) {
   return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(ep.port());
 }
 }  // namespace
-
-std::string_view Request::header(std::string_view name) const {
-  for (const auto& [k, v] : headers)
-    if (iequals(k, name)) return v;
-  return {};
-}
 
 struct Server::Impl : std::enable_shared_from_this<Impl> {
   struct Session;
