@@ -116,7 +116,27 @@ Response errorResponse(int status, std::string_view code, std::string_view messa
   return jsonResponse(status, json{{"error", {{"code", code}, {"message", message}}}});
 }
 
-Api::Api(const config::HttpConfig& config, ApiPorts ports) : config_(config), ports_(std::move(ports)) {}
+Api::Api(const config::HttpConfig& config, ApiPorts ports, std::function<Clock::time_point()> clock)
+    : config_(config), ports_(std::move(ports)), clock_(std::move(clock)) {}
+
+bool Api::withinRate(const std::string& who) {
+  if (config_.requestsPerSecond == 0) return true;
+  const double rate = static_cast<double>(config_.requestsPerSecond);
+  const auto now = clock_();
+  // Bounded: clients idle for a minute are forgotten once there are many.
+  if (buckets_.size() > 10000)
+    std::erase_if(buckets_, [now](const auto& b) { return now - b.second.last > std::chrono::minutes(1); });
+  auto [it, fresh] = buckets_.try_emplace(who, Bucket{rate, now});
+  Bucket& b = it->second;
+  if (!fresh) {
+    const double elapsed = std::chrono::duration<double>(now - b.last).count();
+    b.tokens = std::min(rate, b.tokens + elapsed * rate);
+    b.last = now;
+  }
+  if (b.tokens < 1.0) return false;
+  b.tokens -= 1.0;
+  return true;
+}
 
 json Api::presenceJson(const std::string& address, const PresenceView& view) {
   const auto& doc = view.document;
@@ -227,6 +247,14 @@ void Api::handle(Request request, Respond respond) {
   std::string caller;  // the token's name
   auto allowedTo = [&](Scope scope) {
     auto who = authorize(request, scope);
+    // Counted per token, else per client address (failed attempts too: no free guessing).
+    const std::string key = who && !who->empty() ? "token " + *who : "address " + request.peer.substr(0, request.peer.rfind(':'));
+    if (!withinRate(key)) {
+      auto r = errorResponse(429, "rate_limited", "too many requests; slow down");
+      r.headers.emplace_back("Retry-After", "1");
+      reply(std::move(r));
+      return false;
+    }
     if (!who) {
       reply(std::move(who.error()));
       return false;

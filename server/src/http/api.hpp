@@ -4,7 +4,9 @@
 // such (tests/unit/server/api_test.cpp).
 #pragma once
 
+#include <chrono>
 #include <functional>
+#include <unordered_map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -51,7 +53,10 @@ class Api {
   static constexpr std::size_t kMaxNoteBytes = 1024;
   static constexpr std::chrono::seconds kDefaultExpires{3600}, kMinExpires{60}, kMaxExpires{86400};
 
-  Api(const config::HttpConfig& config, ApiPorts ports);
+  using Clock = std::chrono::steady_clock;
+
+  /// `clock` drives the rate limit (tests give a fake one).
+  Api(const config::HttpConfig& config, ApiPorts ports, std::function<Clock::time_point()> clock = Clock::now);
   void handle(Request request, Respond respond);
 
   /// The JSON of one address's presence (docs/api.md, "Presence").
@@ -66,8 +71,18 @@ class Api {
   void presenceBatch(std::string_view query, Respond respond);
   [[nodiscard]] std::vector<std::pair<std::string, std::string>> corsHeaders(const Request& request) const;
 
+  /// requests_per_second per token (or per client address without one): a
+  /// token bucket holding one second's worth. False when this request is over.
+  bool withinRate(const std::string& who);
+
   const config::HttpConfig& config_;
   ApiPorts ports_;
+  std::function<Clock::time_point()> clock_;
+  struct Bucket {
+    double tokens = 0;
+    Clock::time_point last{};
+  };
+  std::unordered_map<std::string, Bucket> buckets_;
 };
 
 /// {"error":{"code":..., "message":...}} with `status`.

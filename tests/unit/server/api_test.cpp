@@ -38,7 +38,7 @@ pidf::PresenceDocument onThePhone() {
 
 class ApiTest : public ::testing::Test {
  protected:
-  ApiTest() : api_(config_, ports()) {}
+  ApiTest() : api_(config_, ports(), [this] { return now_; }) {}
 
   ApiPorts ports() {
     ApiPorts p;
@@ -90,6 +90,7 @@ class ApiTest : public ::testing::Test {
   }
 
   config::HttpConfig config_ = httpConfig();
+  Api::Clock::time_point now_{};
   Api api_;
   std::vector<std::string> asked;
   struct Published {
@@ -240,6 +241,22 @@ TEST_F(ApiTest, PutChecksScopeTypeAndBody) {
   EXPECT_EQ(call("PUT", "/api/v1/presence/x@elsewhere.org", kPublisher, {{"Content-Type", "application/json"}},
                  R"({"basic":"open"})").status, 404);
   EXPECT_EQ(put(R"({"basic":"closed"})", "application/json; charset=utf-8").status, 204);
+}
+
+TEST_F(ApiTest, RequestsPerSecondArePerTokenOrAddressAnd429Beyond) {
+  config_.requestsPerSecond = 3;
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(call("GET", "/api/v1/stats").status, 200) << i;
+  auto r = call("GET", "/api/v1/stats");
+  EXPECT_EQ(r.status, 429);
+  EXPECT_EQ(header(r, "Retry-After"), "1");
+  EXPECT_EQ(body(r)["error"]["code"], "rate_limited");
+  EXPECT_EQ(call("GET", "/api/v1/stats", kPublisher).status, 403);  // another token: its own allowance
+  now_ += std::chrono::milliseconds(400);                          // 1.2 requests' worth come back
+  EXPECT_EQ(call("GET", "/api/v1/stats").status, 200);
+  EXPECT_EQ(call("GET", "/api/v1/stats").status, 429);
+  // Without a token the client address counts, failed attempts included.
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(call("GET", "/api/v1/stats", "wrong-token-000000000000").status, 401);
+  EXPECT_EQ(call("GET", "/api/v1/stats", "wrong-token-000000000000").status, 429);
 }
 
 TEST_F(ApiTest, MetricsAreText) {

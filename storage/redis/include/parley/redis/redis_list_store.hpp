@@ -268,6 +268,7 @@ class RedisListStore final : public storage::ListStore<T> {
             if (written) self->remember(key, *written);
             return finish(self, key, *batch, std::move(results), {});
           }
+          self->known.erase(key);  // someone else wrote it: whatever this store remembered is stale
           if (retries >= kMaxRetries) return finish(self, key, *batch, {}, detail::unavailable("contention"));
           apply(self, std::move(key), std::move(batch), retries + 1, std::move(r->current));
         });
