@@ -70,16 +70,55 @@ inline tl::expected<std::string, std::string> ipLiteral(std::string_view host, b
   return tl::unexpected("invalid IPv4 address " + quote(host));
 }
 
-// A port 1..65535 written as 1-5 decimal digits, or nothing.
-inline std::optional<std::uint16_t> parsePort(std::string_view text) {
+// A port 1..65535 (0..65535 with `allowZero`: a listener's "any free port") written as 1-5
+// decimal digits, or nothing.
+inline std::optional<std::uint16_t> parsePort(std::string_view text, bool allowZero = false) {
   if (text.empty() || text.size() > 5) return std::nullopt;
   std::uint32_t value = 0;
   for (char c : text) {
     if (c < '0' || c > '9') return std::nullopt;
     value = value * 10 + static_cast<std::uint32_t>(c - '0');
   }
-  if (value == 0 || value > 65535) return std::nullopt;
+  if ((value == 0 && !allowZero) || value > 65535) return std::nullopt;
   return static_cast<std::uint16_t>(value);
+}
+
+struct HostPort {
+  std::string host;       ///< canonical IP literal, no brackets
+  std::string_view port;  ///< as written; the caller decides its range
+  bool ipv6 = false;      ///< the host was written in brackets
+};
+
+// Splits "<IPv4>:<port>" or "[<IPv6>]:<port>" (an IPv6 host is bracketed, RFC 3986 §3.2.2,
+// because its colons would be ambiguous with the port separator) and checks the host is an IP
+// literal. `shape` is the error for text without a port; `example` (e.g. "[::1]:8080") is
+// shown when an IPv6 address comes without brackets.
+inline tl::expected<HostPort, std::string> splitHostPort(std::string_view text, std::string_view shape,
+                                                         std::string_view example) {
+  HostPort out;
+  std::string_view host;
+  if (!text.empty() && text.front() == '[') {
+    const auto close = text.find(']');
+    if (close == std::string_view::npos) return tl::unexpected(std::string("missing ']' after IPv6 address"));
+    host = text.substr(1, close - 1);
+    if (close + 1 >= text.size() || text[close + 1] != ':') return tl::unexpected(std::string(shape));
+    out.port = text.substr(close + 2);
+    out.ipv6 = true;
+  } else {
+    const auto last = text.rfind(':');
+    if (last == std::string_view::npos) return tl::unexpected(std::string(shape));
+    host = text.substr(0, last);
+    out.port = text.substr(last + 1);
+    if (host.find(':') != std::string_view::npos) {
+      return tl::unexpected("IPv6 address " + quote(host) + " must be in brackets, e.g. \"" + std::string(example) +
+                            "\"");
+    }
+  }
+  if (host.empty()) return tl::unexpected(std::string("missing host"));
+  auto canonical = ipLiteral(host, out.ipv6);
+  if (!canonical) return tl::unexpected(std::move(canonical.error()));
+  out.host = std::move(*canonical);
+  return out;
 }
 
 }  // namespace parley::config::detail

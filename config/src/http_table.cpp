@@ -33,40 +33,12 @@ bool isDigit(char c) { return c >= '0' && c <= '9'; }
 // "<IPv4>:<port>" or "[<IPv6>]:<port>", port 0..65535. A host name would need a DNS lookup,
 // which would block start-up.
 tl::expected<HttpListenAddress, std::string> parseListen(std::string_view text) {
-  HttpListenAddress out;
-  out.text = std::string(text);
-  std::string_view host;
-  std::string_view port;
-  if (!text.empty() && text.front() == '[') {
-    const auto close = text.find(']');
-    if (close == std::string_view::npos) {
-      return tl::unexpected(std::string("missing ']' after IPv6 address"));
-    }
-    host = text.substr(1, close - 1);
-    if (close + 1 >= text.size() || text[close + 1] != ':') {
-      return tl::unexpected(std::string(kListenShape));
-    }
-    port = text.substr(close + 2);
-    out.ipv6 = true;
-  } else {
-    const auto last = text.rfind(':');
-    if (last == std::string_view::npos) return tl::unexpected(std::string(kListenShape));
-    host = text.substr(0, last);
-    port = text.substr(last + 1);
-    if (host.find(':') != std::string_view::npos) {
-      return tl::unexpected("IPv6 address " + quote(host) +
-                            " must be in brackets, e.g. \"[::1]:8080\"");
-    }
-  }
-  if (host.empty()) return tl::unexpected(std::string("missing host"));
-  auto canonical = ipLiteral(host, out.ipv6);
-  if (!canonical) return tl::unexpected(std::move(canonical.error()));
-  out.host = std::move(*canonical);
-  // parsePort refuses 0, which here asks the kernel for a free port (as in sip.listen).
-  const auto portValue = port == "0" ? std::optional<std::uint16_t>{0} : parsePort(port);
-  if (!portValue) return tl::unexpected("invalid port " + quote(port) + " (expected 0..65535)");
-  out.port = *portValue;
-  return out;
+  auto split = splitHostPort(text, kListenShape, "[::1]:8080");
+  if (!split) return tl::unexpected(std::move(split.error()));
+  // "0" asks the kernel for a free port (as in sip.listen); any other spelling of zero is refused.
+  const auto port = split->port == "0" ? std::optional<std::uint16_t>{0} : parsePort(split->port);
+  if (!port) return tl::unexpected("invalid port " + quote(split->port) + " (expected 0..65535)");
+  return HttpListenAddress{std::move(split->host), *port, split->ipv6, std::string(text)};
 }
 
 void readListen(TableReader& reader, std::vector<HttpListenAddress>& out) {

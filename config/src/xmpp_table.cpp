@@ -85,36 +85,11 @@ struct ServerAddress {
 // "<IPv4>:<port>" or "[<IPv6>]:<port>". A host name would need a DNS lookup, which would
 // block start-up and, on reconnect, the event loop.
 tl::expected<ServerAddress, std::string> parseServer(std::string_view text) {
-  std::string_view host;
-  std::string_view port;
-  bool ipv6 = false;
-  if (!text.empty() && text.front() == '[') {
-    const auto close = text.find(']');
-    if (close == std::string_view::npos) {
-      return tl::unexpected(std::string("missing ']' after IPv6 address"));
-    }
-    host = text.substr(1, close - 1);
-    if (close + 1 >= text.size() || text[close + 1] != ':') {
-      return tl::unexpected(std::string(kServerShape));
-    }
-    port = text.substr(close + 2);
-    ipv6 = true;
-  } else {
-    const auto last = text.rfind(':');
-    if (last == std::string_view::npos) return tl::unexpected(std::string(kServerShape));
-    host = text.substr(0, last);
-    port = text.substr(last + 1);
-    if (host.find(':') != std::string_view::npos) {
-      return tl::unexpected("IPv6 address " + quote(host) +
-                            " must be in brackets, e.g. \"[::1]:5347\"");
-    }
-  }
-  if (host.empty()) return tl::unexpected(std::string("missing host"));
-  auto canonical = ipLiteral(host, ipv6);
-  if (!canonical) return tl::unexpected(std::move(canonical.error()));
-  const auto portValue = parsePort(port);
-  if (!portValue) return tl::unexpected("invalid port " + quote(port) + " (expected 1..65535)");
-  return ServerAddress{std::move(*canonical), *portValue};
+  auto split = splitHostPort(text, kServerShape, "[::1]:5347");
+  if (!split) return tl::unexpected(std::move(split.error()));
+  const auto port = parsePort(split->port);
+  if (!port) return tl::unexpected("invalid port " + quote(split->port) + " (expected 1..65535)");
+  return ServerAddress{std::move(split->host), *port};
 }
 
 }  // namespace
