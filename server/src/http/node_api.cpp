@@ -69,29 +69,10 @@ ApiPorts NodeApi::ports() {
     return aor;
   };
   p.presence = [this](const std::string& aor, std::function<void(tl::expected<PresenceView, ApiError>)> done) {
-    auto view = std::make_shared<PresenceView>();
-    // The newest change of either package, then the composed document (hook state included).
-    auto& pubs = parts_.storage.publications();
-    const auto now = storage::WallClock::now();
-    auto left = std::make_shared<int>(2);
-    auto failed = std::make_shared<bool>(false);
-    auto compose = [this, aor, view, done]() {
-      parts_.notifier.composePresence(aor, [view, done](pidf::PresenceDocument doc) {
-        view->document = std::move(doc);
-        done(std::move(*view));
-      });
-    };
-    for (const char* event : {"presence", "dialog"}) {
-      pubs.lookup(presence::Publisher::key(event, aor), now, [view, left, failed, compose, done](auto list) {
-        if (!list) *failed = true;
-        else
-          for (const auto& pub : *list)
-            if (!view->changed || pub.modified > *view->changed) view->changed = pub.modified;
-        if (--*left > 0) return;
-        if (*failed) return done(tl::unexpected(ApiError{503, "unavailable", "the presence store is not reachable"}));
-        compose();
-      });
-    }
+    parts_.notifier.composePresenceView(aor, [done](presence::Notifier::PresenceView view) {
+      if (!view.complete) return done(tl::unexpected(ApiError{503, "unavailable", "the presence store is not reachable"}));
+      done(PresenceView{std::move(view.document), view.changed});
+    });
   };
   p.publish = [this](const std::string& aor, const std::string& source, std::string pidf, std::chrono::seconds expires,
                      std::function<void(tl::expected<void, ApiError>)> done) {

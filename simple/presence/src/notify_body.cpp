@@ -65,12 +65,26 @@ void Notifier::compose(const std::string& resource, std::function<void(std::shar
 }
 
 void Notifier::composePresence(const std::string& aor, std::function<void(pidf::PresenceDocument)> done) {
+  composePresenceView(aor, [done = std::move(done)](PresenceView view) { done(std::move(view.document)); });
+}
+
+void Notifier::composePresenceView(const std::string& aor, std::function<void(PresenceView)> done) {
   publisher_.lookup("presence", aor, [this, aor, done = std::move(done)](auto presence) mutable {
     publisher_.lookup("dialog", aor, [this, aor, done = std::move(done), presence = std::move(presence)](auto dialogs) {
       if (presence) armPublicationExpiry("presence", aor, *presence);
       if (dialogs) armPublicationExpiry("dialog", aor, *dialogs);
       const auto hook = pidf::hookState(pidf::composeDialogInfo(aor, dialogDocuments(dialogs)));
-      done(pidf::composePresence(aor, presenceDocuments(presence), hook));
+      PresenceView view;
+      view.document = pidf::composePresence(aor, presenceDocuments(presence), hook);
+      view.complete = presence && dialogs;
+      auto newest = [&view](const auto& pubs) {
+        if (!pubs) return;
+        for (const auto& p : *pubs)
+          if (!view.changed || p.modified > *view.changed) view.changed = p.modified;
+      };
+      newest(presence);
+      newest(dialogs);
+      done(std::move(view));
     });
   });
 }

@@ -431,5 +431,22 @@ TEST_F(NotifierTest, OptionsAdvertisesTheEventPackages) {
   EXPECT_NE(header(r, HeaderId::Allow).find("SUBSCRIBE"), std::string::npos);
 }
 
+// What the HTTP API reads: the same composed document, and when it last changed.
+TEST_F(NotifierTest, PresenceViewTellsTheNewestChangeOfEitherPackage) {
+  std::optional<Notifier::PresenceView> view;
+  notifier_.composePresenceView(std::string(kAlice), [&](Notifier::PresenceView v) { view = std::move(v); });
+  ASSERT_TRUE(view);
+  EXPECT_TRUE(view->complete);
+  EXPECT_FALSE(view->changed);  // nothing published
+  ASSERT_EQ(publish("presence", kOpen).statusCode(), 200);
+  const auto published = wall_;
+  advance(5s);
+  ASSERT_EQ(publish("dialog", kConfirmed).statusCode(), 200);
+  notifier_.composePresenceView(std::string(kAlice), [&](Notifier::PresenceView v) { view = std::move(v); });
+  ASSERT_TRUE(view && view->changed);
+  EXPECT_EQ(*view->changed, published + 5s);
+  EXPECT_TRUE(view->document.person && !view->document.person->activities.empty());  // on the phone
+}
+
 }  // namespace
 }  // namespace parley::presence

@@ -81,6 +81,14 @@ class Notifier final : public simple::RequestHandler {
   /// as compose() builds it for watchers; arms the same expiry timers.
   void composePresence(const std::string& aor, std::function<void(pidf::PresenceDocument)> done);
 
+  /// composePresence with what else the same reads tell (the HTTP API).
+  struct PresenceView {
+    pidf::PresenceDocument document;
+    std::optional<storage::WallTime> changed;  ///< the newest live publication's last change, either package
+    bool complete = true;                      ///< false: the store failed a read (the document lacks it)
+  };
+  void composePresenceView(const std::string& aor, std::function<void(PresenceView)> done);
+
   /// Someone besides SIP watchers follows presence (the XMPP bridge): it hears
   /// `aor` whenever its composed presence may have changed (a publication of
   /// either package changed or expired).
