@@ -231,6 +231,42 @@ std::string Bridge::contactAor(const Jid& contact) {
   return sip ? aorKey(*sip) : std::string();
 }
 
+std::optional<std::string> Bridge::xmppAddress(std::string_view address) const {
+  if (address.starts_with("xmpp:")) address.remove_prefix(5);  // RFC 5122 without the authority or query forms
+  auto jid = parseJid(address);
+  if (!jid || jid->local.empty() || !jid->resource.empty() || !isXmppDomain(jid->domain)) return std::nullopt;
+  return "xmpp:" + jid->bare();
+}
+
+std::optional<std::string> Bridge::xmppAddressOfAor(std::string_view aor) const {
+  auto sip = splitAor(aor);
+  if (!sip || !isXmppDomain(sip->host)) return std::nullopt;
+  auto jid = toJid(*sip, sip->host);
+  if (!jid) return std::nullopt;
+  return "xmpp:" + jid->bare();
+}
+
+void Bridge::contactPresence(const std::string& address, DocumentDone done) const {
+  const std::string bare = address.starts_with("xmpp:") ? address.substr(5) : address;
+  contacts_.lookup(bare, options_.wallClock(), [address, done = std::move(done)](auto known) {
+    if (!known) return done(tl::unexpected(known.error()));
+    std::vector<std::pair<std::string, XmppPresence>> resources;
+    for (const auto& r : *known)
+      resources.emplace_back(r.resource, XmppPresence{r.available, r.show, r.status, r.lang, r.priority});
+    done(toPidf(address, resources));
+  });
+}
+
+void Bridge::subscribers(const std::string& aor, JidsDone done) const {
+  roster_.lookup(aor, options_.wallClock(), [done = std::move(done)](auto items) {
+    if (!items) return done(tl::unexpected(items.error()));
+    std::vector<std::string> jids;
+    for (const auto& item : *items)
+      if (item.from) jids.push_back(item.jid);
+    done(std::move(jids));
+  });
+}
+
 // --- XMPP → bridge ----------------------------------------------------------------------------
 
 void Bridge::onStanza(const gloox::Tag& stanza) {

@@ -54,6 +54,9 @@ class LoopAwareSubscriptionStore final : public storage::SubscriptionStore {
   void update(const std::string& id, storage::WallTime now, Change change, Found done) override {
     inner_->update(id, now, std::move(change), thenRun(std::move(done), after_));
   }
+  void get(const std::string& id, storage::WallTime now, Maybe done) override {
+    inner_->get(id, now, thenRun(std::move(done), after_));
+  }
   void watchers(const std::string& resource, storage::WallTime now, Ids done) override {
     inner_->watchers(resource, now, thenRun(std::move(done), after_));
   }

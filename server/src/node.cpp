@@ -125,7 +125,10 @@ struct Node::Impl final : transport::Handler, txn::TransportSink {
     ports.composePresence = [this](const std::string& aor, std::function<void(pidf::PresenceDocument)> done) {
       notifier.composePresence(aor, std::move(done));
     };
-    ports.externalChanged = [this](std::string_view aor) { notifier.onExternalChange(aor); };
+    ports.externalChanged = [this](std::string_view aor) {
+      notifier.onExternalChange(aor);
+      if (api) api->contactChanged(aor);
+    };
     ports.originate = [this](messaging::MessageRouter::Outgoing out, messaging::MessageRouter::OriginateDone done) {
       messages.originate(std::move(out), std::move(done));
     };
@@ -140,7 +143,7 @@ struct Node::Impl final : transport::Handler, txn::TransportSink {
     gateway = std::make_unique<bridge::Bridge>(std::move(bo), std::move(ports), state.roster(),
                                                state.contactPresence(), logger("bridge"));
     notifier.setExternal(gateway.get());
-    notifier.setPresenceObserver([this](std::string_view aor) { gateway->onSipPresenceChanged(aor); });
+    notifier.addPresenceObserver([this](std::string_view aor) { gateway->onSipPresenceChanged(aor); });
 
     xmpp::ComponentOptions co;
     co.domain = x.componentDomain;
@@ -358,7 +361,7 @@ tl::expected<void, std::string> Node::start() {
     auto& im = *impl_;
     im.api = std::make_unique<http::NodeApi>(
         im.io,
-        http::NodeParts{im.cfg, im.stack, im.notifier, im.publisher, im.state, im.component.get(),
+        http::NodeParts{im.cfg, im.stack, im.notifier, im.publisher, im.state, im.component.get(), im.gateway.get(),
                         [&im] { im.timer.schedule(im.stack.nextDeadline()); }},
         logger("http"));
     if (auto r = im.api->start(); !r) return tl::unexpected("cannot listen for HTTP: " + r.error());

@@ -96,6 +96,21 @@ class SubscriptionStoreConformance : public ::testing::Test {
     return seen;
   }
 
+  /// What get() answers for `id` at `now`.
+  std::optional<Subscription> get(const std::string& id, WallTime now) {
+    std::optional<tl::expected<std::optional<Subscription>, StoreError>> got;
+    backend_.store().get(id, now, [&](tl::expected<std::optional<Subscription>, StoreError> r) { got = std::move(r); });
+    if (!backend_.runUntil([&] { return got.has_value(); })) {
+      ADD_FAILURE() << "no answer in time";
+      return std::nullopt;
+    }
+    if (!*got) {
+      ADD_FAILURE() << "get: " << got->error().message;
+      return std::nullopt;
+    }
+    return **got;
+  }
+
   /// The answers of watchers() and owned(), sorted: their order is unspecified.
   IdList watchersOf(const std::string& resource, WallTime now) {
     return ids([&](SubscriptionStore::Ids done) { backend_.store().watchers(resource, now, std::move(done)); });
@@ -469,7 +484,22 @@ TYPED_TEST_P(SubscriptionStoreConformance, TwoHundredSubscriptionsFromFiftyWatch
   this->expectCount(watcher(1), later, 2, 3);  // 1 removed; 51 lapsed; 101, 151 live
 }
 
-REGISTER_TYPED_TEST_SUITE_P(SubscriptionStoreConformance, CreateThenReadBack, UpdateSeesTheRecordAndReplacesIt,
+// get(): the live record, every field; nothing once it lapsed (even while
+// update() still shows it for the terminating NOTIFY) or was removed.
+TYPED_TEST_P(SubscriptionStoreConformance, GetReadsALiveRecordOnly) {
+  const Subscription s = subscription(7, "presence sip:bob@example.com", "sip:alice@example.com", kSubscribedAt + 60s);
+  EXPECT_EQ(this->get(idOf(s), kSubscribedAt), std::nullopt);
+  ASSERT_TRUE(this->put(s, kSubscribedAt));
+  EXPECT_EQ(this->get(idOf(s), kSubscribedAt + 1s), s);
+  EXPECT_EQ(this->get(idOf(s), kSubscribedAt + 60s), std::nullopt);  // lapsed
+  EXPECT_EQ(this->get(subscriptionId("call-7@h", "l7", "r8"), kSubscribedAt), std::nullopt);
+  Subscription ended = s;
+  ended.expires = kSubscribedAt;
+  ASSERT_TRUE(this->update(idOf(s), kSubscribedAt + 2s, [&](const Subscription*) { return SubscriptionResult(ended); }));
+  EXPECT_EQ(this->get(idOf(s), kSubscribedAt + 2s), std::nullopt);
+}
+
+REGISTER_TYPED_TEST_SUITE_P(SubscriptionStoreConformance, CreateThenReadBack, GetReadsALiveRecordOnly, UpdateSeesTheRecordAndReplacesIt,
                             RefusalStoresNothingAndIsReported, AReturnedExpiredRecordIsRemovedAndHandedBack,
                             ACreatedExpiredRecordIsHandedBackAndNotStored, AnExpiredRecordIsShownToUpdateButNotListed,
                             WatchersListsTheLiveSubscriptionsToOneResource, CountByWatcherCountsSubscriptionsUntilRemoved,

@@ -60,14 +60,15 @@ bool iequals(std::string_view a, std::string_view b) {
          });
 }
 
-/// Is `method` one of the comma-separated `allow` list ("GET, PUT")?
-bool listed(std::string_view allow, std::string_view method) {
-  while (!allow.empty()) {
-    const auto comma = allow.find(',');
-    std::string_view item = allow.substr(0, comma);
-    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-    if (item == method) return true;
-    allow = comma == std::string_view::npos ? std::string_view{} : allow.substr(comma + 1);
+/// Is `token` an item of the comma-separated `list` ("GET, PUT"; "keep-alive, Upgrade")?
+bool listed(std::string_view list, std::string_view token, bool anyCase = false) {
+  while (!list.empty()) {
+    const auto comma = list.find(',');
+    std::string_view item = list.substr(0, comma);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    if (anyCase ? iequals(item, token) : item == token) return true;
+    list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
   }
   return false;
 }
@@ -112,12 +113,43 @@ std::string_view Request::header(std::string_view name) const {
   return {};
 }
 
+bool isWebSocketUpgrade(const Request& request) {
+  // RFC 6455 §4.2.1: a GET with Upgrade: websocket and Connection: Upgrade.
+  return request.method == "GET" && listed(request.header("Upgrade"), "websocket", true) &&
+         listed(request.header("Connection"), "upgrade", true);
+}
+
 Response errorResponse(int status, std::string_view code, std::string_view message) {
   return jsonResponse(status, json{{"error", {{"code", code}, {"message", message}}}});
 }
 
 Api::Api(const config::HttpConfig& config, ApiPorts ports, std::function<Clock::time_point()> clock)
-    : config_(config), ports_(std::move(ports)), clock_(std::move(clock)) {}
+    : config_(config),
+      ports_(std::move(ports)),
+      clock_(std::move(clock)),
+      hub_(StreamHub::Ports{
+          [this](std::string_view address) { return resolve(address); },
+          [this](const std::string& address, std::function<void(json)> done) {
+            readPresence(address, [done = std::move(done)](int, json j) { done(std::move(j)); });
+          },
+          [this] { return ports_.hello ? ports_.hello() : json::object(); }}) {}
+
+std::optional<std::string> Api::resolve(std::string_view address) const {
+  if (address.starts_with("xmpp:")) return ports_.xmppAddress ? ports_.xmppAddress(address) : std::nullopt;
+  if (auto aor = ports_.servedAor(address)) return aor;
+  return ports_.xmppAddress && !address.starts_with("sip:") && !address.starts_with("sips:")
+             ? ports_.xmppAddress(address)
+             : std::nullopt;
+}
+
+void Api::readPresence(const std::string& address, std::function<void(int, json)> done) {
+  ports_.presence(address, [address, done = std::move(done)](tl::expected<PresenceView, ApiError> view) {
+    if (!view)
+      return done(view.error().status,
+                  json{{"address", address}, {"error", {{"code", view.error().code}, {"message", view.error().message}}}});
+    done(200, presenceJson(address, *view));
+  });
+}
 
 bool Api::withinRate(const std::string& who) {
   if (config_.requestsPerSecond == 0) return true;
@@ -187,8 +219,14 @@ std::vector<std::pair<std::string, std::string>> Api::corsHeaders(const Request&
   return {{"Access-Control-Allow-Origin", any ? std::string("*") : std::string(origin)}, {"Vary", "Origin"}};
 }
 
-tl::expected<std::string, Response> Api::authorize(const Request& request, Scope scope) const {
-  const auto auth = request.header("Authorization");
+tl::expected<std::string, Response> Api::authorize(const Request& request, Scope scope,
+                                                   std::optional<std::string_view> queryToken) const {
+  std::string fromQuery;
+  auto auth = request.header("Authorization");
+  if (auth.empty() && queryToken) {
+    fromQuery = "Bearer " + std::string(*queryToken);
+    auth = fromQuery;
+  }
   if (auth.empty()) {
     if (scope == Scope::Read && config_.allowAnonymousRead) return std::string();
     auto r = errorResponse(401, "unauthorized", "a bearer token is required");
@@ -245,8 +283,8 @@ void Api::handle(Request request, Respond respond) {
     return false;
   };
   std::string caller;  // the token's name
-  auto allowedTo = [&](Scope scope) {
-    auto who = authorize(request, scope);
+  auto allowedTo = [&](Scope scope, std::optional<std::string_view> queryToken = std::nullopt) {
+    auto who = authorize(request, scope, queryToken);
     // Counted per token, else per client address (failed attempts too: no free guessing).
     const std::string key = who && !who->empty() ? "token " + *who : "address " + request.peer.substr(0, request.peer.rfind(':'));
     if (!withinRate(key)) {
@@ -275,6 +313,18 @@ void Api::handle(Request request, Respond respond) {
     if (!address || address->empty()) return reply(errorResponse(400, "bad_address", "malformed address in the path"));
     if (write) return publish(request, *address, "api-" + caller, std::move(reply));
     return presenceOne(*address, std::move(reply));
+  }
+  if (path == "/api/v1/stream") {
+    if (!only("GET, OPTIONS")) return;
+    const auto token = queryValue(query, "access_token");
+    if (!allowedTo(Scope::Read, token ? std::optional<std::string_view>(*token) : std::nullopt)) return;
+    return stream(request, query, std::move(reply));
+  }
+  if (path.starts_with("/api/v1/watchers/")) {
+    if (!only("GET, OPTIONS") || !allowedTo(Scope::Admin)) return;
+    auto address = percentDecode(path.substr(std::string_view("/api/v1/watchers/").size()), false);
+    if (!address || address->empty()) return reply(errorResponse(400, "bad_address", "malformed address in the path"));
+    return watchers(*address, std::move(reply));
   }
   if (path == "/api/v1/stats") {
     if (!only("GET, OPTIONS") || !allowedTo(Scope::Read)) return;
@@ -347,11 +397,58 @@ void Api::publish(const Request& request, const std::string& address, const std:
 }
 
 void Api::presenceOne(const std::string& address, Respond respond) {
+  const auto canonical = resolve(address);
+  if (!canonical) return respond(errorResponse(404, "not_served", "not an address of a domain this server serves"));
+  readPresence(*canonical, [respond = std::move(respond)](int status, json j) {
+    if (status != 200) {
+      auto& e = j["error"];
+      return respond(errorResponse(status, e["code"].get<std::string>(), e["message"].get<std::string>()));
+    }
+    respond(jsonResponse(200, j));
+  });
+}
+
+// GET /api/v1/stream: a WebSocket when asked to upgrade, else server-sent events
+// for ?addresses=a,b (and/or all=1).
+void Api::stream(const Request& request, std::string_view query, Respond respond) {
+  if (hub_.clients() >= config_.maxClients)
+    return respond(errorResponse(503, "too_many_clients", "the live-stream client limit is reached; retry later"));
+  const bool webSocket = isWebSocketUpgrade(request);
+  std::vector<std::string> addresses;
+  if (const auto list = queryValue(query, "addresses")) {
+    for (std::string_view rest = *list; !rest.empty();) {
+      const auto comma = rest.find(',');
+      if (auto one = rest.substr(0, comma); !one.empty()) addresses.emplace_back(one);
+      rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+    }
+  }
+  const auto all = queryValue(query, "all");
+  const bool everything = all && (*all == "1" || *all == "true");
+  if (addresses.size() > StreamHub::kMaxWatched)
+    return respond(errorResponse(400, "too_many", "at most 1000 addresses per client"));
+  if (!webSocket && addresses.empty() && !everything)
+    return respond(errorResponse(400, "bad_query", "give addresses=a,b,c or all=1 (or open a WebSocket)"));
+  Response r;
+  r.contentType = "text/event-stream";
+  r.stream = [this, webSocket, addresses = std::move(addresses), everything](std::shared_ptr<StreamPeer> peer) {
+    return hub_.open(std::move(peer), webSocket ? StreamHub::Format::WebSocket : StreamHub::Format::EventStream,
+                     addresses, everything);
+  };
+  respond(std::move(r));
+}
+
+void Api::watchers(const std::string& address, Respond respond) {
   const auto aor = ports_.servedAor(address);
-  if (!aor) return respond(errorResponse(404, "not_served", "not an address of a domain this server serves"));
-  ports_.presence(*aor, [aor = *aor, respond = std::move(respond)](tl::expected<PresenceView, ApiError> view) {
-    if (!view) return respond(errorResponse(view.error().status, view.error().code, view.error().message));
-    respond(jsonResponse(200, presenceJson(aor, *view)));
+  if (!aor || !ports_.watchers) return respond(errorResponse(404, "not_served", "not an address of a domain this server serves"));
+  ports_.watchers(*aor, [aor = *aor, respond = std::move(respond)](tl::expected<std::vector<WatcherView>, ApiError> list) {
+    if (!list) return respond(errorResponse(list.error().status, list.error().code, list.error().message));
+    json items = json::array();
+    for (const auto& w : *list) {
+      json j{{"watcher", w.watcher}, {"event", w.event}, {"state", w.state}};
+      j["expires"] = w.expires ? json(isoTime(*w.expires)) : json(nullptr);
+      items.push_back(std::move(j));
+    }
+    respond(jsonResponse(200, json{{"address", aor}, {"watchers", std::move(items)}}));
   });
 }
 
@@ -383,15 +480,12 @@ void Api::presenceBatch(std::string_view query, Respond respond) {
     if (--batch->left == 0) batch->respond(jsonResponse(200, json{{"presence", std::move(batch->items)}}));
   };
   for (std::size_t i = 0; i < addresses.size(); ++i) {
-    const auto aor = ports_.servedAor(addresses[i]);
-    if (!aor) {
+    const auto canonical = resolve(addresses[i]);
+    if (!canonical) {
       fill(i, json{{"address", addresses[i]}, {"error", {{"code", "not_served"}, {"message", "not ours"}}}});
       continue;
     }
-    ports_.presence(*aor, [fill, i, aor = *aor](tl::expected<PresenceView, ApiError> view) {
-      if (!view) return fill(i, json{{"address", aor}, {"error", {{"code", view.error().code}, {"message", view.error().message}}}});
-      fill(i, presenceJson(aor, *view));
-    });
+    readPresence(*canonical, [fill, i](int, json j) { fill(i, std::move(j)); });
   }
 }
 

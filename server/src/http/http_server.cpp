@@ -5,6 +5,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <deque>
 #include <optional>
 #include <unordered_set>
 
@@ -12,10 +14,14 @@ namespace parley::server::http {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
+namespace websocket = boost::beast::websocket;
 using tcp = asio::ip::tcp;
 
 namespace {
 constexpr std::uint32_t kHeaderLimit = 8192;
+constexpr std::size_t kMaxClientMessage = 64 * 1024;        // a WebSocket message from a client
+constexpr std::chrono::seconds kStuckWrite{30};              // a live stream write pending this long: dropped
+constexpr std::chrono::seconds kWebSocketIdle{60};           // pinged at half, closed when silent this long
 
 std::string peerOf(const tcp::socket& s) {
   boost::system::error_code ec;
@@ -28,6 +34,7 @@ std::string peerOf(const tcp::socket& s) {
 
 struct Server::Impl : std::enable_shared_from_this<Impl> {
   struct Session;
+  struct LiveStream;
 
   Impl(asio::io_context& i, ServerOptions o, Handler h, std::shared_ptr<spdlog::logger> l)
       : io(i), options(std::move(o)), handler(std::move(h)), log(std::move(l)) {}
@@ -36,7 +43,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     acceptor.async_accept([self = shared_from_this(), &acceptor](boost::system::error_code ec, tcp::socket socket) {
       if (ec == asio::error::operation_aborted || self->stopped) return;
       if (!ec) {
-        if (self->sessions.size() >= self->options.maxConnections) {
+        if (self->sessions.size() + self->streams.size() >= self->options.maxConnections) {
           boost::system::error_code ignored;
           socket.close(ignored);  // full: the client sees the connection close and may retry
           ++self->refused;
@@ -77,7 +84,8 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       if (ec) return close();  // the peer left, or was idle past the timeout
       auto o = owner.lock();
       if (!o) return close();
-      auto& msg = parser->get();
+      request = parser->release();
+      auto& msg = *request;
       keepAlive = msg.keep_alive();
       Request req;
       req.method = std::string(msg.method_string());
@@ -106,6 +114,9 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       answered = true;
       auto o = owner.lock();
       if (!o) return close();
+      if (r.stream && request && websocket::is_upgrade(*request))
+        return LiveStream::openWebSocket(o, std::move(stream), std::move(*request), std::move(r.stream));
+      if (r.stream) return LiveStream::openEventStream(o, std::move(stream), std::move(r));
       auto res = std::make_shared<bhttp::response<bhttp::string_body>>(static_cast<bhttp::status>(r.status), 11);
       res->set(bhttp::field::server, "Parley/" PARLEY_VERSION);
       if (!r.contentType.empty()) res->set(bhttp::field::content_type, r.contentType);
@@ -131,9 +142,178 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     beast::tcp_stream stream;
     beast::flat_buffer buffer;
     std::optional<bhttp::request_parser<bhttp::string_body>> parser;
+    std::optional<bhttp::request<bhttp::string_body>> request;  // the last one read (a WebSocket handshake needs it)
     std::string peer;
     bool keepAlive = false;
     bool answered = false;
+  };
+
+
+  // A live stream: a WebSocket or an event stream on a connection taken over
+  // from its Session. One write at a time from a bounded queue; past the
+  // bound, or with a write stuck for kStuckWrite, the client is dropped.
+  struct LiveStream : StreamPeer, std::enable_shared_from_this<LiveStream> {
+    LiveStream(const std::shared_ptr<Impl>& o, beast::tcp_stream s, bool webSocket)
+        : owner(o), limit(o->options.streamQueue), ws(webSocket ? std::optional<websocket::stream<beast::tcp_stream>>(std::move(s)) : std::nullopt),
+          plain(webSocket ? std::nullopt : std::optional<beast::tcp_stream>(std::move(s))), timer(o->io) {
+      o->streams.insert(this);
+    }
+    ~LiveStream() override {
+      if (auto o = owner.lock()) o->streams.erase(this);
+    }
+
+    static void openWebSocket(const std::shared_ptr<Impl>& o, beast::tcp_stream s, bhttp::request<bhttp::string_body> req,
+                              std::function<StreamHandlers(std::shared_ptr<StreamPeer>)> open) {
+      auto self = std::make_shared<LiveStream>(o, std::move(s), true);
+      beast::get_lowest_layer(*self->ws).expires_never();  // the WebSocket's own timeouts take over
+      websocket::stream_base::timeout t{};
+      t.handshake_timeout = std::chrono::seconds(10);
+      t.idle_timeout = kWebSocketIdle;
+      t.keep_alive_pings = true;
+      self->ws->set_option(t);
+      self->ws->set_option(websocket::stream_base::decorator(
+          [](websocket::response_type& res) { res.set(bhttp::field::server, "Parley/" PARLEY_VERSION); }));
+      self->ws->read_message_max(kMaxClientMessage);
+      auto request = std::make_shared<bhttp::request<bhttp::string_body>>(std::move(req));
+      self->ws->async_accept(*request, [self, request, open = std::move(open)](beast::error_code ec) {
+        if (ec) return self->finish();
+        self->handlers = open(self);
+        self->armWatchdog();
+        self->readWebSocket();
+      });
+    }
+
+    static void openEventStream(const std::shared_ptr<Impl>& o, beast::tcp_stream s, Response r) {
+      auto self = std::make_shared<LiveStream>(o, std::move(s), false);
+      self->plain->expires_never();
+      // The body is delimited by the connection's end (RFC 9112 §6.3): no
+      // length, no chunking, and nothing after it on this connection.
+      std::string head = "HTTP/1.1 " + std::to_string(r.status) + " " +
+                         std::string(bhttp::obsolete_reason(static_cast<bhttp::status>(r.status))) +
+                         "\r\nServer: Parley/" PARLEY_VERSION "\r\nContent-Type: " + r.contentType +
+                         "\r\nCache-Control: no-store\r\nConnection: close\r\n";
+      for (const auto& [k, v] : r.headers) head += k + ": " + v + "\r\n";
+      head += "\r\n";
+      self->queue.push_back(std::make_shared<const std::string>(std::move(head)));
+      self->writeNext();
+      self->handlers = r.stream(self);
+      self->armWatchdog();
+      self->readPlain();
+    }
+
+    bool send(std::shared_ptr<const std::string> message) override {
+      if (closed) return false;
+      if (queue.size() >= limit) {
+        abort();  // too far behind: dropped
+        return false;
+      }
+      queue.push_back(std::move(message));
+      if (!writing && opened()) writeNext();
+      return true;
+    }
+
+    void close() override {
+      if (closed) return;
+      closed = true;
+      if (ws && !writing && ws->is_open()) {
+        ws->async_close(websocket::close_code::going_away, [self = shared_from_this()](beast::error_code) { self->finish(); });
+        return;
+      }
+      abort();
+    }
+
+    [[nodiscard]] bool opened() const { return !ws || ws->is_open(); }
+
+    void writeNext() {
+      if (queue.empty() || (ws && !ws->is_open())) return;
+      writing = true;
+      writeStarted = std::chrono::steady_clock::now();
+      auto done = [self = shared_from_this()](beast::error_code ec, std::size_t) {
+        self->writing = false;
+        if (!self->queue.empty()) self->queue.pop_front();
+        if (ec) return self->abort();
+        if (self->closed) return self->close();
+        self->writeNext();
+      };
+      const auto& front = *queue.front();
+      if (ws) {
+        ws->text(true);
+        ws->async_write(asio::buffer(front), std::move(done));
+      } else {
+        asio::async_write(*plain, asio::buffer(front), std::move(done));
+      }
+    }
+
+    void readWebSocket() {
+      ws->async_read(in, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+        if (ec) return self->finish();
+        if (self->ws->got_text() && self->handlers.onMessage) {
+          const auto data = self->in.cdata();
+          self->handlers.onMessage(std::string_view(static_cast<const char*>(data.data()), data.size()));
+        }
+        self->in.consume(self->in.size());
+        self->readWebSocket();
+      });
+    }
+
+    void readPlain() {
+      // An event stream carries nothing from the client: reading only tells when it leaves.
+      plain->async_read_some(asio::buffer(sink), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+        if (ec) return self->finish();
+        self->readPlain();
+      });
+    }
+
+    /// Every keepalive period: a comment on an event stream (RFC 8895 §9.2.6
+    /// lines starting with ':'), and a client whose write is stuck is dropped.
+    void armWatchdog() {
+      auto o = owner.lock();
+      if (!o) return;
+      timer.expires_after(o->options.sseKeepalive);
+      timer.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+        auto self = weak.lock();
+        if (ec || !self || self->ended) return;
+        if (self->writing && std::chrono::steady_clock::now() - self->writeStarted > kStuckWrite) return self->abort();
+        if (!self->ws) {
+          static const auto keepalive = std::make_shared<const std::string>(": keepalive\n\n");
+          self->send(keepalive);
+        }
+        self->armWatchdog();
+      });
+    }
+
+    void abort() {
+      closed = true;
+      beast::error_code ignored;
+      auto& socket = ws ? beast::get_lowest_layer(*ws).socket() : plain->socket();
+      socket.shutdown(tcp::socket::shutdown_both, ignored);
+      socket.close(ignored);
+      finish();
+    }
+
+    void finish() {
+      if (ended) return;
+      ended = true;
+      closed = true;
+      timer.cancel();
+      queue.clear();
+      if (handlers.onClose) std::exchange(handlers.onClose, {})();
+      handlers.onMessage = {};
+    }
+
+    std::weak_ptr<Impl> owner;
+    std::size_t limit;
+    std::optional<websocket::stream<beast::tcp_stream>> ws;
+    std::optional<beast::tcp_stream> plain;
+    asio::steady_timer timer;
+    std::deque<std::shared_ptr<const std::string>> queue;
+    StreamHandlers handlers;
+    beast::flat_buffer in;
+    std::array<char, 512> sink{};
+    std::chrono::steady_clock::time_point writeStarted{};
+    bool writing = false;
+    bool closed = false;
+    bool ended = false;
   };
 
   asio::io_context& io;
@@ -142,6 +322,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   std::shared_ptr<spdlog::logger> log;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
   std::unordered_set<Session*> sessions;
+  std::unordered_set<LiveStream*> streams;
   std::uint64_t refused = 0;
   bool stopped = false;
 };
@@ -186,6 +367,9 @@ void Server::stop() {
   }
   const auto open = std::vector<Impl::Session*>(impl_->sessions.begin(), impl_->sessions.end());
   for (auto* s : open) s->close();
+  std::vector<std::shared_ptr<Impl::LiveStream>> live;
+  for (auto* s : impl_->streams) live.push_back(s->shared_from_this());
+  for (auto& s : live) s->abort();
 }
 
 std::vector<ServerOptions::Endpoint> Server::endpoints() const {
@@ -198,6 +382,6 @@ std::vector<ServerOptions::Endpoint> Server::endpoints() const {
   return out;
 }
 
-std::size_t Server::connections() const { return impl_->sessions.size(); }
+std::size_t Server::connections() const { return impl_->sessions.size() + impl_->streams.size(); }
 
 }  // namespace parley::server::http

@@ -40,12 +40,39 @@ struct Request {
   [[nodiscard]] std::string_view header(std::string_view name) const;
 };
 
+/// The transport side of a live stream (a WebSocket, or server-sent events on
+/// a plain response), given to the Response's `stream` when it opens.
+class StreamPeer {
+ public:
+  virtual ~StreamPeer() = default;
+  /// Queues one message: a text frame (WebSocket) or raw bytes of the event
+  /// stream (SSE). False, and the peer closes, when more than the queue limit
+  /// are waiting: a slow client is dropped, never waited for.
+  virtual bool send(std::shared_ptr<const std::string> message) = 0;
+  virtual void close() = 0;
+};
+
+/// What the API does with a stream: text from the client (WebSocket only)
+/// and the end of the stream (either side closed; called once).
+struct StreamHandlers {
+  std::function<void(std::string_view text)> onMessage;
+  std::function<void()> onClose;
+};
+
 struct Response {
   int status = 200;
   std::string contentType = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  /// Set to accept the request as a live stream: a WebSocket when the request
+  /// asked for the upgrade (RFC 6455; status and body are then unused), else
+  /// an event stream (status, headers and content type sent, then messages
+  /// until either side closes). Called once the stream is open.
+  std::function<StreamHandlers(std::shared_ptr<StreamPeer>)> stream;
 };
+
+/// True when the request asks to become a WebSocket (Upgrade: websocket).
+[[nodiscard]] bool isWebSocketUpgrade(const Request& request);
 
 using Respond = std::function<void(Response)>;
 using Handler = std::function<void(Request, Respond)>;
@@ -59,6 +86,8 @@ struct ServerOptions {
   std::size_t maxBodyBytes = 65536;
   std::size_t maxConnections = 1024;
   std::chrono::seconds readTimeout{30};  ///< for one request, from its first byte (and idle keep-alive)
+  std::size_t streamQueue = 256;         ///< messages waiting per live stream before it is dropped
+  std::chrono::seconds sseKeepalive{15}; ///< a comment line this often keeps proxies from closing an idle event stream
 };
 
 class Server {
@@ -74,6 +103,7 @@ class Server {
   void stop();
   /// The endpoints as bound (port 0 resolved), "address:port".
   [[nodiscard]] std::vector<ServerOptions::Endpoint> endpoints() const;
+  /// Open connections, live streams included.
   [[nodiscard]] std::size_t connections() const;
 
  private:

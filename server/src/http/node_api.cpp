@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "../node_storage.hpp"
+#include "parley/bridge/bridge.hpp"
 #include "parley/presence/notifier.hpp"
 #include "parley/presence/publisher.hpp"
 #include "parley/sip/uri.hpp"
@@ -20,6 +21,7 @@ ServerOptions serverOptions(const config::HttpConfig& h) {
   for (const auto& l : h.listen) o.listen.push_back({l.host, l.port});
   o.maxBodyBytes = h.maxBodyBytes;
   o.maxConnections = h.maxClients + 64;  // the live clients and some room for plain requests
+  o.streamQueue = h.clientQueue;
   return o;
 }
 
@@ -48,9 +50,18 @@ NodeApi::NodeApi(boost::asio::io_context& io, NodeParts parts, std::shared_ptr<s
         parts_.afterEvent();
       },
       std::move(log));
+  // SIP presence changes (here or, through Redis, on another node) reach the live stream.
+  parts_.notifier.addPresenceObserver([this, alive = std::weak_ptr<bool>(alive_)](std::string_view aor) {
+    if (alive.lock()) api_->presenceChanged(std::string(aor));
+  });
 }
 
-NodeApi::~NodeApi() = default;
+NodeApi::~NodeApi() { *alive_ = false; }
+
+void NodeApi::contactChanged(std::string_view aor) {
+  if (parts_.bridge == nullptr) return;
+  if (auto address = parts_.bridge->xmppAddressOfAor(aor)) api_->presenceChanged(*address);
+}
 
 ApiPorts NodeApi::ports() {
   ApiPorts p;
@@ -68,8 +79,19 @@ ApiPorts NodeApi::ports() {
       return std::nullopt;
     return aor;
   };
-  p.presence = [this](const std::string& aor, std::function<void(tl::expected<PresenceView, ApiError>)> done) {
-    parts_.notifier.composePresenceView(aor, [done](presence::Notifier::PresenceView view) {
+  p.xmppAddress = [this](std::string_view address) -> std::optional<std::string> {
+    if (parts_.bridge == nullptr) return std::nullopt;
+    return parts_.bridge->xmppAddress(address);
+  };
+  p.presence = [this](const std::string& address, std::function<void(tl::expected<PresenceView, ApiError>)> done) {
+    if (address.starts_with("xmpp:")) {
+      if (parts_.bridge == nullptr) return done(tl::unexpected(ApiError{404, "not_served", "no XMPP bridge"}));
+      return parts_.bridge->contactPresence(address, [done](auto doc) {
+        if (!doc) return done(tl::unexpected(ApiError{503, "unavailable", "the presence store is not reachable"}));
+        done(PresenceView{std::move(*doc), std::nullopt});
+      });
+    }
+    parts_.notifier.composePresenceView(address, [done](presence::Notifier::PresenceView view) {
       if (!view.complete) return done(tl::unexpected(ApiError{503, "unavailable", "the presence store is not reachable"}));
       done(PresenceView{std::move(view.document), view.changed});
     });
@@ -83,6 +105,21 @@ ApiPorts NodeApi::ports() {
       done(tl::unexpected(ApiError{503, "unavailable", "the presence store is not reachable"}));
     });
   };
+  p.watchers = [this](const std::string& aor,
+                       std::function<void(tl::expected<std::vector<WatcherView>, ApiError>)> done) {
+    parts_.notifier.watchersOf(aor, [this, aor, done](auto sip) {
+      if (!sip) return done(tl::unexpected(ApiError{503, "unavailable", "the subscription store is not reachable"}));
+      std::vector<WatcherView> out;
+      for (auto& w : *sip) out.push_back(WatcherView{std::move(w.watcher), std::move(w.event), "active", w.expires});
+      if (parts_.bridge == nullptr) return done(std::move(out));
+      parts_.bridge->subscribers(aor, [done, out = std::move(out)](auto jids) mutable {
+        if (!jids) return done(tl::unexpected(ApiError{503, "unavailable", "the roster store is not reachable"}));
+        for (auto& j : *jids) out.push_back(WatcherView{"xmpp:" + j, "presence", "subscribed", std::nullopt});
+        done(std::move(out));
+      });
+    });
+  };
+  p.hello = [this]() { return json{{"node", parts_.cfg.node.id}, {"version", PARLEY_VERSION}}; };
   p.stats = [this]() {
     const auto& n = parts_.notifier.stats();
     json s;

@@ -12,6 +12,9 @@ namespace parley::presence {
 class Notifier;
 class Publisher;
 }  // namespace parley::presence
+namespace parley::bridge {
+class Bridge;
+}  // namespace parley::bridge
 namespace parley::simple {
 class SipStack;
 }  // namespace parley::simple
@@ -31,6 +34,7 @@ struct NodeParts {
   presence::Publisher& publisher;
   NodeStorage& storage;
   const xmpp::Component* component;  ///< null without [xmpp]
+  const bridge::Bridge* bridge;       ///< null without [xmpp]
   std::function<void()> afterEvent;  ///< re-arms the SIP timer after a request was handled
 };
 
@@ -41,11 +45,14 @@ class NodeApi {
   ~NodeApi();
   tl::expected<void, std::string> start() { return server_->start(); }
   void stop() { server_->stop(); }
+  /// An XMPP contact's presence changed (its SIP form, as the bridge reports it).
+  void contactChanged(std::string_view aor);
 
  private:
   ApiPorts ports();
   NodeParts parts_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::unique_ptr<Api> api_;
   std::unique_ptr<Server> server_;
 };

@@ -449,6 +449,42 @@ void Notifier::expire(const std::string& id) {
       });
 }
 
+// --- the watcher list -------------------------------------------------------------------------
+
+void Notifier::watchersOf(const std::string& aor, WatchersDone done) {
+  struct Gather {
+    std::vector<WatcherInfo> found;
+    std::size_t pending = 0;
+    std::optional<storage::StoreError> failed;
+    WatchersDone done;
+    void finishOne() {
+      if (--pending > 0) return;
+      if (failed) return done(tl::unexpected(std::move(*failed)));
+      done(std::move(found));
+    }
+  };
+  auto gather = std::make_shared<Gather>();
+  gather->done = std::move(done);
+  gather->pending = 2;  // one per package
+  const auto now = options_.wallClock();
+  for (std::string_view event : {std::string_view("presence"), std::string_view("dialog")}) {
+    store_.watchers(Publisher::key(event, aor), now, [this, gather, now, event](auto ids) {
+      if (!ids) {
+        gather->failed = ids.error();
+        return gather->finishOne();
+      }
+      gather->pending += ids->size();
+      for (const auto& id : *ids)
+        store_.get(id, now, [gather, event](auto sub) {
+          if (!sub) gather->failed = sub.error();
+          else if (*sub) gather->found.push_back(WatcherInfo{(*sub)->watcher, std::string(event), (*sub)->expires});
+          gather->finishOne();
+        });
+      gather->finishOne();
+    });
+  }
+}
+
 // --- state changes ------------------------------------------------------------------------------
 
 void Notifier::onRemoteChange(std::string_view event, std::string_view aor) {
@@ -467,7 +503,7 @@ void Notifier::fanOut(std::string_view event, std::string_view aor) {
   notifyResource(Publisher::key(event, aor));
   // The PBX's dialog state is also the hook state in the presence document.
   if (event == "dialog") notifyResource(Publisher::key("presence", aor));
-  if (observer_) observer_(aor);
+  for (const auto& observer : observers_) observer(aor);
 }
 
 void Notifier::onExternalChange(std::string_view aor) {

@@ -61,6 +61,19 @@ class ApiTest : public ::testing::Test {
       published.push_back({aor, source, std::move(pidf), expires});
       done({});
     };
+    p.xmppAddress = [](std::string_view a) -> std::optional<std::string> {
+      std::string s(a);
+      if (s.starts_with("xmpp:")) s.erase(0, 5);
+      if (!s.ends_with("@example.org")) return std::nullopt;
+      return "xmpp:" + s;
+    };
+    p.watchers = [this](const std::string& aor, std::function<void(tl::expected<std::vector<WatcherView>, ApiError>)> done) {
+      asked.push_back(aor);
+      if (storeDown) return done(tl::unexpected(ApiError{503, "unavailable", "store down"}));
+      done(std::vector<WatcherView>{
+          {"sip:bob@example.com", "presence", "active", storage::WallTime{} + std::chrono::milliseconds(1795550000123)},
+          {"xmpp:carol@example.org", "presence", "subscribed", std::nullopt}});
+    };
     p.stats = [] { return json{{"node", "n1"}}; };
     p.metrics = [] { return std::string("parley_up 1\n"); };
     return p;
@@ -264,6 +277,83 @@ TEST_F(ApiTest, MetricsAreText) {
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.contentType, "text/plain; version=0.0.4; charset=utf-8");
   EXPECT_EQ(r.body, "parley_up 1\n");
+}
+
+TEST_F(ApiTest, XmppAddressesAreReadThroughTheBridge) {
+  const auto r = call("GET", "/api/v1/presence/xmpp%3Acarol%40example.org");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(json::parse(r.body)["address"], "xmpp:carol@example.org");
+  EXPECT_EQ(asked.back(), "xmpp:carol@example.org");
+  EXPECT_EQ(call("GET", "/api/v1/presence/carol@example.org").status, 200);  // no scheme: SIP first, then XMPP
+  EXPECT_EQ(asked.back(), "xmpp:carol@example.org");
+  EXPECT_EQ(call("GET", "/api/v1/presence/xmpp%3Acarol%40nowhere.net").status, 404);
+  // PUT is for served SIP users only.
+  EXPECT_EQ(call("PUT", "/api/v1/presence/carol@example.org", kPublisher, {{"Content-Type", "application/json"}},
+                 R"({"basic":"open"})").status, 404);
+}
+
+TEST_F(ApiTest, WatchersNeedTheAdminScope) {
+  EXPECT_EQ(call("GET", "/api/v1/watchers/alice@example.com").status, 403);  // read is not enough
+  config_.tokens.push_back({"ops", "admin-token-0123456789", {false, false, true}});
+  const auto r = call("GET", "/api/v1/watchers/alice@example.com", "admin-token-0123456789");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(json::parse(r.body), (json{{"address", "sip:alice@example.com"},
+                                      {"watchers", {{{"watcher", "sip:bob@example.com"}, {"event", "presence"},
+                                                     {"state", "active"}, {"expires", "2026-11-24T19:53:20.123Z"}},
+                                                    {{"watcher", "xmpp:carol@example.org"}, {"event", "presence"},
+                                                     {"state", "subscribed"}, {"expires", nullptr}}}}}));
+  EXPECT_EQ(call("GET", "/api/v1/watchers/bob@elsewhere.net", "admin-token-0123456789").status, 404);
+  storeDown = true;
+  EXPECT_EQ(call("GET", "/api/v1/watchers/alice@example.com", "admin-token-0123456789").status, 503);
+}
+
+TEST_F(ApiTest, TheStreamIsAnEventStreamOrAWebSocket) {
+  // Server-sent events need the addresses in the query.
+  EXPECT_EQ(call("GET", "/api/v1/stream").status, 400);
+  auto sse = call("GET", "/api/v1/stream?addresses=alice@example.com,bob@example.com");
+  EXPECT_EQ(sse.status, 200);
+  EXPECT_EQ(sse.contentType, "text/event-stream");
+  ASSERT_TRUE(sse.stream);
+  // A WebSocket may name them later, in messages.
+  auto ws = call("GET", "/api/v1/stream", kReader, {{"Upgrade", "websocket"}, {"Connection", "keep-alive, Upgrade"}});
+  ASSERT_TRUE(ws.stream);
+  EXPECT_EQ(call("POST", "/api/v1/stream").status, 405);
+}
+
+TEST_F(ApiTest, TheStreamTakesTheTokenFromTheQueryAndCountsClients) {
+  EXPECT_EQ(call("GET", "/api/v1/stream?all=1", "").status, 401);
+  EXPECT_EQ(call("GET", "/api/v1/stream?all=1&access_token=" + std::string(kReader), "").status, 200);
+  EXPECT_EQ(call("GET", "/api/v1/stream?all=1&access_token=nope-nope-nope-nope", "").status, 401);
+  // The access_token form serves the stream only.
+  EXPECT_EQ(call("GET", "/api/v1/stats?access_token=" + std::string(kReader), "").status, 401);
+
+  config_.maxClients = 1;
+  auto first = call("GET", "/api/v1/stream?all=1");
+  ASSERT_TRUE(first.stream);
+  struct Peer final : StreamPeer {
+    bool send(std::shared_ptr<const std::string>) override { return true; }
+    void close() override {}
+  };
+  auto handlers = first.stream(std::make_shared<Peer>());
+  const auto full = call("GET", "/api/v1/stream?all=1");
+  EXPECT_EQ(full.status, 503);
+  EXPECT_EQ(json::parse(full.body)["error"]["code"], "too_many_clients");
+  handlers.onClose();
+  EXPECT_EQ(call("GET", "/api/v1/stream?all=1").status, 200);
+}
+
+TEST(WebSocketUpgrade, NeedsGetUpgradeAndConnectionTokens) {
+  Request r;
+  r.method = "GET";
+  r.headers = {{"Upgrade", "WebSocket"}, {"Connection", "Upgrade"}};
+  EXPECT_TRUE(isWebSocketUpgrade(r));
+  r.headers = {{"Upgrade", "websocket"}, {"Connection", "keep-alive"}};
+  EXPECT_FALSE(isWebSocketUpgrade(r));
+  r.headers = {{"Upgrade", "h2c"}, {"Connection", "Upgrade"}};
+  EXPECT_FALSE(isWebSocketUpgrade(r));
+  r.method = "POST";
+  r.headers = {{"Upgrade", "websocket"}, {"Connection", "Upgrade"}};
+  EXPECT_FALSE(isWebSocketUpgrade(r));
 }
 
 }  // namespace

@@ -111,6 +111,22 @@ class Bridge final : public xmpp::StanzaSink, public presence::ExternalPresence 
 
   [[nodiscard]] const Stats& stats() const { return stats_; }
 
+  // --- the HTTP API's view of the XMPP side (docs/api.md) ---
+  /// "xmpp:<bare JID>" for an address in a bridged XMPP domain, given as
+  /// "xmpp:bob@example.org" or "bob@example.org"; nullopt otherwise.
+  [[nodiscard]] std::optional<std::string> xmppAddress(std::string_view address) const;
+  /// The same for a contact's SIP form ("sip:bob@example.org", as externalChanged reports it).
+  [[nodiscard]] std::optional<std::string> xmppAddressOfAor(std::string_view aor) const;
+  using DocumentDone = std::function<void(tl::expected<pidf::PresenceDocument, storage::StoreError>)>;
+  /// What the bridge knows of an XMPP contact's presence (`xmppAddress` as
+  /// above): its resources as last broadcast to us, as the PIDF its SIP
+  /// watchers get. XMPP sends presence only to subscribers, so it is known
+  /// while a SIP user is subscribed to the contact; else it reads offline.
+  void contactPresence(const std::string& xmppAddress, DocumentDone done) const;
+  using JidsDone = std::function<void(tl::expected<std::vector<std::string>, storage::StoreError>)>;
+  /// The XMPP contacts subscribed to a SIP user's presence (bare JIDs).
+  void subscribers(const std::string& aor, JidsDone done) const;
+
  private:
   void onPresence(const gloox::Tag& stanza, const Jid& from, const Jid& to, const std::string& userAor);
   void onMessage(const gloox::Tag& stanza, const Jid& from, const Jid& to, const std::string& userAor);

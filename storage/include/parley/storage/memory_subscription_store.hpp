@@ -50,6 +50,12 @@ class MemorySubscriptionStore final : public SubscriptionStore {
     done(std::move(*next));
   }
 
+  void get(const std::string& id, WallTime now, Maybe done) override {
+    auto it = records_.find(std::string_view(id));
+    if (it == records_.end() || it->expires <= now) return done(std::optional<Subscription>());
+    done(std::optional<Subscription>(it->unpack()));
+  }
+
   void watchers(const std::string& resource, WallTime now, Ids done) override {
     std::vector<std::string> ids;
     if (auto r = byResource_.find(resource); r != byResource_.end()) {

@@ -66,11 +66,14 @@ class SubscriptionStore {
   using Change = std::function<tl::expected<Subscription, StoreError>(const Subscription* current)>;
   using Ids = std::function<void(tl::expected<std::vector<std::string>, StoreError>)>;
   using Count = std::function<void(tl::expected<std::size_t, StoreError>)>;
+  using Maybe = std::function<void(tl::expected<std::optional<Subscription>, StoreError>)>;
 
   virtual ~SubscriptionStore() = default;
   /// A record's `resource` and `watcher` never change once created (they
   /// belong to the dialog); the Redis store indexes them at creation.
   virtual void update(const std::string& id, WallTime now, Change change, Found done) = 0;
+  /// The record `id` while it is live (not lapsed at `now`); nullopt otherwise.
+  virtual void get(const std::string& id, WallTime now, Maybe done) = 0;
   /// Ids of the live subscriptions to `resource`.
   virtual void watchers(const std::string& resource, WallTime now, Ids done) = 0;
   /// Number of subscriptions whose `watcher` is `aor`: every live one, and

@@ -89,10 +89,13 @@ class Notifier final : public simple::RequestHandler {
   };
   void composePresenceView(const std::string& aor, std::function<void(PresenceView)> done);
 
-  /// Someone besides SIP watchers follows presence (the XMPP bridge): it hears
-  /// `aor` whenever its composed presence may have changed (a publication of
-  /// either package changed or expired).
-  void setPresenceObserver(std::function<void(std::string_view aor)> observer) { observer_ = std::move(observer); }
+  /// Someone besides SIP watchers follows presence (the XMPP bridge, the
+  /// HTTP API's live stream): it hears `aor` whenever its composed presence
+  /// may have changed (a publication of either package changed or expired,
+  /// here or on another node).
+  void addPresenceObserver(std::function<void(std::string_view aor)> observer) {
+    observers_.push_back(std::move(observer));
+  }
   /// Presentities of another world; SUBSCRIBEs to them are served with its state.
   void setExternal(ExternalPresence* external) { external_ = external; }
   /// The other world changed `aor`'s state (its presence, or a watcher's
@@ -110,6 +113,16 @@ class Notifier final : public simple::RequestHandler {
   /// Sends every subscription this node serves a NOTIFY with the current state
   /// (after a store outage, when changes may have gone unheard); returns how many.
   std::size_t renotifyAll();
+
+  /// The live subscriptions to `aor`'s presence and dialog state, on every
+  /// node sharing the store (the HTTP API's watcher list).
+  struct WatcherInfo {
+    std::string watcher;  ///< the subscriber's AOR
+    std::string event;    ///< "presence" or "dialog"
+    storage::WallTime expires;
+  };
+  using WatchersDone = std::function<void(tl::expected<std::vector<WatcherInfo>, storage::StoreError>)>;
+  void watchersOf(const std::string& aor, WatchersDone done);
 
   [[nodiscard]] const Stats& stats() const { return stats_; }
   /// Subscriptions this node sends NOTIFYs for.
@@ -161,7 +174,7 @@ class Notifier final : public simple::RequestHandler {
     storage::WallTime due;
   };
   std::unordered_map<std::string, PublicationTimer> publicationTimers_;
-  std::function<void(std::string_view)> observer_;
+  std::vector<std::function<void(std::string_view)>> observers_;
   ExternalPresence* external_ = nullptr;
   Stats stats_;
 };

@@ -52,6 +52,7 @@ class RedisSubscriptionStore final : public storage::SubscriptionStore {
 
   // storage::SubscriptionStore
   void update(const std::string& id, storage::WallTime now, Change change, Found done) override;
+  void get(const std::string& id, storage::WallTime now, Maybe done) override;
   void watchers(const std::string& resource, storage::WallTime now, Ids done) override;
   void countByWatcher(const std::string& aor, storage::WallTime now, Count done) override;
   void owned(storage::WallTime now, Ids done) override;
