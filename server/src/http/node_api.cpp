@@ -7,6 +7,7 @@
 #include "parley/bridge/bridge.hpp"
 #include "parley/presence/notifier.hpp"
 #include "parley/presence/publisher.hpp"
+#include "parley/sip/method.hpp"
 #include "parley/sip/uri.hpp"
 #include "parley/simple/sip_stack.hpp"
 #include "parley/xmpp/component.hpp"
@@ -139,25 +140,115 @@ ApiPorts NodeApi::ports() {
                                             : json{{"enabled", false}};
     return s;
   };
-  p.metrics = [this]() {
-    const auto& n = parts_.notifier.stats();
-    std::ostringstream m;
-    auto metric = [&m](const char* name, const char* type, const char* help, auto value) {
-      m << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n' << name << ' ' << value << '\n';
-    };
-    metric("parley_sip_transactions_in_flight", "gauge", "SIP transactions waiting for an answer", parts_.stack.inFlight());
-    metric("parley_subscriptions", "gauge", "SIP subscriptions this node notifies", parts_.notifier.watches());
-    metric("parley_notifies_total", "counter", "NOTIFY requests sent", n.notifies);
-    metric("parley_notify_failures_total", "counter", "NOTIFYs that failed or could not be sent", n.notifyFailures);
-    metric("parley_storage_up", "gauge", "1 when the state store answers (always with memory)",
-           parts_.storage.up() ? 1 : 0);
-    metric("parley_storage_latency_ms", "gauge", "latest Redis round trip", parts_.storage.latencyMs());
-    if (parts_.component != nullptr)
-      metric("parley_xmpp_link_up", "gauge", "1 when the XMPP component link is up",
-             parts_.component->state() == xmpp::LinkState::Up ? 1 : 0);
-    return m.str();
-  };
+  p.metrics = [this]() { return metrics(); };
   return p;
+}
+
+// Prometheus text exposition 0.0.4: one HELP and TYPE per family, then its samples.
+std::string NodeApi::metrics() const {
+  std::ostringstream m;
+  auto family = [&m](std::string_view name, std::string_view type, std::string_view help) {
+    m << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
+  };
+  auto sample = [&m](std::string_view name, std::string_view labels, auto value) {
+    m << name;
+    if (!labels.empty()) m << '{' << labels << '}';
+    m << ' ' << value << '\n';
+  };
+  auto one = [&](std::string_view name, std::string_view type, std::string_view help, auto value) {
+    family(name, type, help);
+    sample(name, "", value);
+  };
+  using Stats = simple::SipStack::Stats;
+  auto byMethodAndCode = [&](std::string_view name, std::string_view help,
+                             const std::unordered_map<std::uint32_t, std::uint64_t>& counts) {
+    family(name, "counter", help);
+    std::vector<std::pair<std::uint32_t, std::uint64_t>> sorted(counts.begin(), counts.end());
+    std::sort(sorted.begin(), sorted.end());
+    for (const auto& [key, n] : sorted) {
+      const auto method = sip::methodName(Stats::methodOf(key));
+      const int code = Stats::codeOf(key);
+      sample(name,
+             "method=\"" + std::string(method.empty() ? "other" : method) + "\",code=\"" +
+                 (code == 0 ? std::string("timeout") : std::to_string(code)) + "\"",
+             n);
+    }
+  };
+
+  const auto& sip = parts_.stack.stats();
+  family("parley_sip_requests_total", "counter", "SIP requests received, by method");
+  for (std::size_t i = 0; i < sip.requestsByMethod.size(); ++i) {
+    if (sip.requestsByMethod[i] == 0) continue;
+    const auto name = sip::methodName(static_cast<sip::Method>(i));
+    sample("parley_sip_requests_total", "method=\"" + std::string(name.empty() ? "other" : name) + "\"",
+           sip.requestsByMethod[i]);
+  }
+  byMethodAndCode("parley_sip_responses_total", "final SIP responses sent, by request method and status code",
+                  sip.answered);
+  byMethodAndCode("parley_sip_client_transactions_total",
+                  "SIP requests this node sent (NOTIFY, MESSAGE), by method and final status code or timeout",
+                  sip.outcomes);
+  one("parley_sip_transactions_in_flight", "gauge", "SIP transactions waiting for an answer", parts_.stack.inFlight());
+  family("parley_sip_malformed_total", "counter", "malformed SIP messages, answered 400 or dropped");
+  sample("parley_sip_malformed_total", "action=\"answered\"", sip.malformedAnswered);
+  sample("parley_sip_malformed_total", "action=\"dropped\"", sip.malformedDropped);
+
+  const auto& pub = parts_.publisher.stats();
+  family("parley_publications_total", "counter", "publications accepted (SIP PUBLISH and the API), by kind");
+  sample("parley_publications_total", "kind=\"changed\"", pub.changed);
+  sample("parley_publications_total", "kind=\"refreshed\"", pub.refreshed);
+  sample("parley_publications_total", "kind=\"removed\"", pub.removed);
+
+  const auto& n = parts_.notifier.stats();
+  one("parley_subscriptions", "gauge", "SIP subscriptions this node notifies", parts_.notifier.watches());
+  family("parley_subscription_events_total", "counter", "SIP subscription lifecycle events on this node");
+  sample("parley_subscription_events_total", "event=\"created\"", n.created);
+  sample("parley_subscription_events_total", "event=\"refreshed\"", n.refreshed);
+  sample("parley_subscription_events_total", "event=\"unsubscribed\"", n.unsubscribed);
+  sample("parley_subscription_events_total", "event=\"expired\"", n.expired);
+  sample("parley_subscription_events_total", "event=\"ended\"", n.ended);
+  sample("parley_subscription_events_total", "event=\"resumed\"", n.resumed);
+  one("parley_notifies_total", "counter", "NOTIFY requests sent", n.notifies);
+  one("parley_notify_failures_total", "counter", "NOTIFYs that failed or could not be sent", n.notifyFailures);
+  one("parley_notify_coalesced_total", "counter", "state changes folded into a later NOTIFY (slow watchers)",
+      n.coalesced);
+  const auto queue = parts_.notifier.notifyQueue();
+  family("parley_notify_queue", "gauge", "NOTIFY queue: transactions outstanding, watchers waiting to send a newer state");
+  sample("parley_notify_queue", "state=\"in_flight\"", queue.inFlight);
+  sample("parley_notify_queue", "state=\"waiting\"", queue.waiting);
+
+  one("parley_storage_up", "gauge", "1 when the state store answers (always with memory)", parts_.storage.up() ? 1 : 0);
+  if (parts_.storage.redis())
+    one("parley_storage_latency_seconds", "gauge", "the latest Redis round trip", parts_.storage.latencyMs() / 1000.0);
+
+  if (parts_.component != nullptr) {
+    one("parley_xmpp_link_up", "gauge", "1 when the XMPP component link is up",
+        parts_.component->state() == xmpp::LinkState::Up ? 1 : 0);
+    const auto& c = parts_.component->stats();
+    one("parley_xmpp_connects_total", "counter", "XEP-0114 handshakes accepted", c.connects);
+    family("parley_xmpp_stanzas_total", "counter", "stanzas on the component link");
+    sample("parley_xmpp_stanzas_total", "direction=\"in\"", c.stanzasIn);
+    sample("parley_xmpp_stanzas_total", "direction=\"out\"", c.stanzasOut);
+    one("parley_xmpp_dropped_total", "counter", "stanzas refused while the link was down and the queue full",
+        c.queuedDropped);
+  }
+  if (parts_.bridge != nullptr) {
+    const auto& b = parts_.bridge->stats();
+    family("parley_bridge_translations_total", "counter", "what the bridge translated, by kind and direction");
+    sample("parley_bridge_translations_total", "kind=\"presence\",direction=\"sip_to_xmpp\"", b.presenceOut);
+    sample("parley_bridge_translations_total", "kind=\"presence\",direction=\"xmpp_to_sip\"", b.presenceIn);
+    sample("parley_bridge_translations_total", "kind=\"message\",direction=\"sip_to_xmpp\"", b.messagesToXmpp);
+    sample("parley_bridge_translations_total", "kind=\"message\",direction=\"xmpp_to_sip\"", b.messagesToSip);
+    family("parley_bridge_errors_total", "counter", "bridge errors: failed deliveries answered with an XMPP error, refused input");
+    sample("parley_bridge_errors_total", "kind=\"delivery\"", b.messageErrors);
+    sample("parley_bridge_errors_total", "kind=\"refused\"", b.refused);
+  }
+
+  const auto& hub = api_->hub();
+  one("parley_http_stream_clients", "gauge", "live-stream clients (WebSocket and server-sent events)", hub.clients());
+  one("parley_http_stream_messages_total", "counter", "messages queued to live-stream clients", hub.stats().messages);
+  one("parley_http_stream_dropped_total", "counter", "live-stream clients dropped for falling behind", hub.stats().dropped);
+  return m.str();
 }
 
 }  // namespace parley::server::http

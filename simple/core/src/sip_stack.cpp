@@ -161,7 +161,7 @@ void SipStack::answerMalformed(sip::ParseFailure&& failure, const sip::Peer& fro
   sip::Message resp = sip::makeResponse(*failure.partial, code, reason, sip::newTag(), &from);
   resp.addHeader(HeaderId::Server, options_.serverHeader);
   if (code == 501) resp.addHeader(HeaderId::Allow, allow_);
-  countResponse(code);
+  countResponse(resp);
   stats_.malformedAnswered++;
   layer_.respondStateless(std::move(resp), from);
 }
@@ -192,13 +192,15 @@ void SipStack::reply(txn::ServerTxnId id, const sip::Message& req, const sip::Pe
 
 void SipStack::respond(txn::ServerTxnId id, sip::Message&& resp) {
   if (resp.statusCode() >= 200) awaitingAnswer_.erase(id);
-  countResponse(resp.statusCode());
+  countResponse(resp);
   layer_.respond(id, std::move(resp), options_.clock());
 }
 
-void SipStack::countResponse(int code) {
+void SipStack::countResponse(const sip::Message& resp) {
+  const int code = resp.statusCode();
   const int cls = code / 100;
   if (cls >= 1 && cls <= 6) stats_.responsesByClass[static_cast<std::size_t>(cls)]++;
+  if (code >= 200) stats_.answered[Stats::finalKey(resp.cseq().method, code)]++;
 }
 
 void SipStack::onRequest(txn::ServerTxnId id, sip::Message&& req, const sip::Peer& from,
@@ -208,7 +210,7 @@ void SipStack::onRequest(txn::ServerTxnId id, sip::Message&& req, const sip::Pee
   if (ctx.overloaded) {
     sip::Message resp = response(req, from, 503);
     resp.addHeader(HeaderId::RetryAfter, "5");
-    countResponse(503);
+    countResponse(resp);
     layer_.respondStateless(std::move(resp), from);
     return;
   }
@@ -281,8 +283,9 @@ void SipStack::answerCancel(txn::ServerTxnId id, const sip::Message& req, const 
 tl::expected<txn::ClientTxnId, txn::ClientError> SipStack::sendRequest(sip::Message&& req,
                                                                      const sip::Peer& to,
                                                                      ResponseCallback done) {
+  const Method method = req.method();
   auto id = layer_.sendRequest(std::move(req), to, options_.clock());
-  if (id) pending_.emplace(*id, std::move(done));
+  if (id) pending_.emplace(*id, Pending{method, std::move(done)});
   return id;
 }
 
@@ -290,7 +293,8 @@ void SipStack::onResponse(txn::ClientTxnId id, sip::Message&& resp) {
   if (resp.statusCode() < 200) return;  // provisional: the transaction goes on
   auto it = pending_.find(id);
   if (it == pending_.end()) return;
-  ResponseCallback done = std::move(it->second);
+  stats_.outcomes[Stats::finalKey(it->second.method, resp.statusCode())]++;
+  ResponseCallback done = std::move(it->second.done);
   pending_.erase(it);
   if (done) done(&resp);
 }
@@ -298,7 +302,8 @@ void SipStack::onResponse(txn::ClientTxnId id, sip::Message&& resp) {
 void SipStack::onClientTimeout(txn::ClientTxnId id) {
   auto it = pending_.find(id);
   if (it == pending_.end()) return;
-  ResponseCallback done = std::move(it->second);
+  stats_.outcomes[Stats::finalKey(it->second.method, 0)]++;
+  ResponseCallback done = std::move(it->second.done);
   pending_.erase(it);
   if (done) done(nullptr);
 }

@@ -158,6 +158,7 @@ void Publisher::handle(simple::ServerTransaction txn, sip::Message&& request) {
                   resp.addHeader(HeaderId::Expires, std::to_string(expires));
                   resp.addHeader(HeaderId::SipEtag, expires == 0 ? ifMatch : newTag);
                   txn.respond(std::move(resp));
+                  ++(expires == 0 ? stats_.removed : changed ? stats_.changed : stats_.refreshed);
                   if (listener_) listener_({event, aor, *r, changed});
                 });
 }
@@ -187,7 +188,9 @@ void Publisher::publishAs(std::string_view event, std::string aor, std::string t
   const EventPackage* package = findPackage(event);
   const std::string_view name = package != nullptr ? package->name : std::string_view("presence");
   store_.update(key(name, aor), now, std::move(change),
-                [this, name, aor, done = std::move(done)](tl::expected<storage::Publications, storage::StoreError> r) {
+                [this, name, aor, removal = expires.count() == 0,
+                 done = std::move(done)](tl::expected<storage::Publications, storage::StoreError> r) {
+                  if (r) ++(removal ? stats_.removed : stats_.changed);
                   if (r && listener_) listener_({name, aor, *r, true});
                   done(std::move(r));
                 });

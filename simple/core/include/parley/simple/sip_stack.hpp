@@ -111,6 +111,15 @@ class SipStack final : private txn::TransactionUser {
     std::uint64_t malformedDropped = 0;   ///< malformed messages dropped (no response possible)
     std::uint64_t strayResponses = 0;
     std::uint64_t strayAcks = 0;
+    /// Final responses by (method, code), as keyed by finalKey: `answered` we
+    /// sent to requests (server transactions), `outcomes` we received to our
+    /// requests (client transactions), code 0 for a timeout.
+    std::unordered_map<std::uint32_t, std::uint64_t> answered, outcomes;
+    static constexpr std::uint32_t finalKey(sip::Method m, int code) {
+      return (static_cast<std::uint32_t>(m) << 16) | static_cast<std::uint32_t>(code & 0xffff);
+    }
+    static constexpr sip::Method methodOf(std::uint32_t key) { return static_cast<sip::Method>(key >> 16); }
+    static constexpr int codeOf(std::uint32_t key) { return static_cast<int>(key & 0xffff); }
   };
 
   SipStack(StackOptions options, txn::TransportSink& sink);
@@ -187,14 +196,18 @@ class SipStack final : private txn::TransactionUser {
   void answerCancel(txn::ServerTxnId id, const sip::Message& req, const sip::Peer& from);
   void addCapabilities(sip::Message& resp) const;
   void rebuildCapabilities();
-  void countResponse(int code);
+  void countResponse(const sip::Message& resp);
 
   StackOptions options_;
   sip::Parser parser_;
   txn::TransactionLayer layer_;
   std::array<MethodRegistration, 16> handlers_{};
   std::string allow_, accept_, allowEvents_, supported_;
-  std::unordered_map<txn::ClientTxnId, ResponseCallback> pending_;
+  struct Pending {
+    sip::Method method;
+    ResponseCallback done;
+  };
+  std::unordered_map<txn::ClientTxnId, Pending> pending_;
   std::unordered_set<txn::ServerTxnId> awaitingAnswer_;
   txn::TimerHeap moduleHeap_;
   std::unordered_map<TimerId, TimerCallback> moduleTimers_;

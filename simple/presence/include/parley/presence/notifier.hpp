@@ -127,6 +127,8 @@ class Notifier final : public simple::RequestHandler {
   [[nodiscard]] const Stats& stats() const { return stats_; }
   /// Subscriptions this node sends NOTIFYs for.
   [[nodiscard]] std::size_t watches() const { return watches_.size(); }
+  /// This node's NOTIFY queue: transactions outstanding, watchers with a newer state waiting.
+  [[nodiscard]] WatchTable::Queue notifyQueue() const { return watches_.queue(); }
 
  private:
   /// `event`: the package's name (static storage); `eventId`: the Event id parameter.

@@ -83,10 +83,18 @@ class Publisher final : public simple::RequestHandler {
   /// One listener (the Notifier); called after the 200 is sent.
   void setListener(Listener listener) { listener_ = std::move(listener); }
 
+  /// Publications accepted (PUBLISH and publishAs): new or modified state,
+  /// refreshes (only the expiry moved), removals.
+  struct Stats {
+    std::uint64_t changed = 0, refreshed = 0, removed = 0;
+  };
+  [[nodiscard]] const Stats& stats() const { return stats_; }
+
  private:
   PublishOptions options_;
   storage::PublicationStore& store_;
   Listener listener_;
+  Stats stats_;
 };
 
 }  // namespace parley::presence

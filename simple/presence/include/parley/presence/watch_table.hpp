@@ -63,6 +63,20 @@ class WatchTable {
     index_.erase(it);
   }
   [[nodiscard]] std::size_t size() const { return index_.size(); }
+  /// NOTIFYs outstanding, and watches waiting to send one more after them
+  /// (a scan: for metrics scrapes, not for the hot path).
+  struct Queue {
+    std::size_t inFlight = 0, waiting = 0;
+  };
+  [[nodiscard]] Queue queue() const {
+    Queue q;
+    for (const Slot& s : slots_) {
+      if (!s.used) continue;
+      q.inFlight += s.watch.inFlight ? 1 : 0;
+      q.waiting += s.watch.pending ? 1 : 0;
+    }
+    return q;
+  }
   /// Calls fn(id) for every watch, in no particular order; fn must not insert or erase.
   template <class Fn>
   void forEach(Fn&& fn) const {
