@@ -12,6 +12,7 @@ import json
 import re
 import socket
 import sys
+import time
 from pathlib import Path
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
@@ -19,9 +20,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from parley_harness import DOMAIN, Parleyd, check, driver_main  # noqa: E402
 from sip_tests import _Watcher, _body, _pidf, _publish  # noqa: E402
+from ws_client import WsClient, WsClosed  # noqa: E402
 
 TOKEN = "it-reader-0123456789abcdef"
 PUBLISHER = "it-publisher-0123456789ab"
+ADMIN = "it-admin-0123456789abcdef0"
 HTTP_CONFIG = ("[http]\n"
                "enabled = true\n"
                'listen = ["127.0.0.1:0"]\n'
@@ -33,7 +36,11 @@ HTTP_CONFIG = ("[http]\n"
                "[[http.tokens]]\n"
                'name = "pbx"\n'
                f'token = "{PUBLISHER}"\n'
-               'scopes = ["publish"]\n')
+               'scopes = ["publish"]\n'
+               "[[http.tokens]]\n"
+               'name = "ops"\n'
+               f'token = "{ADMIN}"\n'
+               'scopes = ["admin"]\n')
 
 
 def _http_port(node: Parleyd) -> int:
@@ -168,7 +175,112 @@ def http_api_publish(work: Path, args) -> None:
         w.close()
 
 
-TESTS = {f.__name__: f for f in (http_api_presence, http_api_errors, http_api_publish)}
+def _sse_events(resp, count: int, timeout: float = 5.0) -> list[tuple[str, dict]]:
+    """Reads `count` events (event name, JSON data) from a text/event-stream response."""
+    resp.fp.raw._sock.settimeout(timeout)
+    events, name = [], None
+    while len(events) < count:
+        line = resp.fp.readline()
+        check(line != b"", "the event stream ended")
+        line = line.rstrip(b"\n").decode()
+        if line.startswith("event: "):
+            name = line[len("event: "):]
+        elif line.startswith("data: "):
+            events.append((name, json.loads(line[len("data: "):])))
+    return events
+
+
+def http_api_stream(work: Path, args) -> None:
+    """The live stream: a WebSocket client watching alice sees each SIP PUBLISH within 100 ms;
+    the server-sent-events fallback sees an API PUT; ?access_token= opens a stream and a wrong
+    token is 401; the watcher list (admin scope) shows a SIP watcher; /metrics counts it all."""
+    with Parleyd(args.parleyd, work / "parleyd", listen=["udp:127.0.0.1:0"], extra_config=HTTP_CONFIG) as p:
+        port = _http_port(p)
+        udp = p.listener("udp")
+        ws = WsClient(port, "/api/v1/stream", headers={"Authorization": f"Bearer {TOKEN}"})
+        check(ws.status == 101, f"WebSocket handshake: {ws.status} {ws.headers}")
+        hello = ws.recv_json()
+        check(hello.get("type") == "hello" and hello.get("node") == "parley-it", f"hello: {hello}")
+        ws.send_json({"op": "watch", "addresses": [f"alice@{DOMAIN}", "nobody@elsewhere.example"]})
+        snaps = [ws.recv_json(), ws.recv_json()]
+        by_address = {m["presence"]["address"]: m["presence"] for m in snaps}
+        check(by_address[f"sip:alice@{DOMAIN}"]["show"] == "offline", f"snapshot: {snaps}")
+        check(by_address["nobody@elsewhere.example"]["error"]["code"] == "not_served", f"snapshot: {snaps}")
+
+        # SIP PUBLISH -> WebSocket: the time from sending the PUBLISH to the message.
+        delays, etag = [], None
+        for i, note in enumerate(("in the office", "at lunch", "back")):
+            start = time.monotonic()
+            etag = _publish(udp, "alice", _pidf("alice", "open").replace(
+                "</status>", f"</status><note>{note}</note>"), etag=etag)
+            got = ws.wait_for(lambda m: m.get("type") == "presence" and m["presence"].get("note") == note, 3)
+            delays.append((time.monotonic() - start) * 1000)
+            check(got["presence"]["basic"] == "open" and got["presence"]["show"] == "available", f"{i}: {got}")
+        print(f"SIP PUBLISH -> WebSocket delays (ms): {', '.join(f'{d:.1f}' for d in delays)}")
+        check(sorted(delays)[1] <= 100 and max(delays) <= 500, f"too slow: {delays} ms")
+
+        # Bad input on the socket: an error message, and the stream goes on.
+        ws.send_text("{not json")
+        check(ws.recv_json().get("type") == "error", "no error for a malformed message")
+
+        # Server-sent events, then an API PUT reaching both clients.
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        conn.request("GET", f"/api/v1/stream?addresses=alice@{DOMAIN},bob@{DOMAIN}",
+                      headers={"Authorization": f"Bearer {TOKEN}", "Accept": "text/event-stream"})
+        resp = conn.getresponse()
+        check(resp.status == 200 and resp.getheader("Content-Type") == "text/event-stream",
+              f"SSE: {resp.status} {resp.getheaders()}")
+        first = _sse_events(resp, 3)
+        check(first[0][0] == "hello" and {e[1]["address"] for e in first[1:]} == {f"sip:alice@{DOMAIN}", f"sip:bob@{DOMAIN}"},
+              f"SSE start: {first}")
+        body = json.dumps({"basic": "open", "activities": ["on-the-phone"], "note": "call"}).encode()
+        status, _, _ = _get(port, f"/api/v1/presence/bob@{DOMAIN}", token=PUBLISHER, method="PUT", body=body,
+                            content_type="application/json")
+        check(status == 204, f"PUT: {status}")
+        (name, data), = _sse_events(resp, 1)
+        check(name == "presence" and data["address"] == f"sip:bob@{DOMAIN}" and data["on_the_phone"],
+              f"SSE change: {name} {data}")
+        resp.close()  # the response holds the socket: closing the connection alone keeps it open
+        conn.close()
+
+        # The token as a query parameter (browsers cannot set WebSocket headers).
+        q = WsClient(port, f"/api/v1/stream?access_token={TOKEN}")
+        check(q.status == 101, f"?access_token=: {q.status}")
+        q.close()
+        bad = WsClient(port, "/api/v1/stream?access_token=wrong-token-0000000000")
+        check(bad.status == 401, f"a wrong token: {bad.status}")
+        bad.sock.close()
+
+        # The watcher list.
+        w = _Watcher(udp, "carol")
+        w.subscribe("alice")
+        resp_, notes = w.wait(3.0, notifies=1)
+        check(resp_ is not None and notes, "SUBSCRIBE to alice")
+        status, _, _ = _get(port, f"/api/v1/watchers/alice@{DOMAIN}")
+        check(status == 403, f"the read scope may not list watchers: {status}")
+        status, _, data = _get(port, f"/api/v1/watchers/alice@{DOMAIN}", token=ADMIN)
+        j = _json(data)
+        check(status == 200 and [x["watcher"] for x in j["watchers"]] == [f"sip:carol@{DOMAIN}"]
+              and j["watchers"][0]["event"] == "presence" and j["watchers"][0]["expires"], f"watchers: {j}")
+        w.close()
+
+        # The closed clients are gone once the server has read their end.
+        deadline = time.monotonic() + 3
+        while True:
+            text = _get(port, "/metrics")[2].decode()
+            if "parley_http_stream_clients 1\n" in text or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        for needle in ('parley_sip_responses_total{method="PUBLISH",code="200"} 3',
+                       'parley_sip_responses_total{method="SUBSCRIBE",code="200"} 1',
+                       'parley_sip_client_transactions_total{method="NOTIFY",code="200"}',
+                       'parley_publications_total{kind="changed"} 4',
+                       "parley_http_stream_clients 1", 'parley_notify_queue{state="in_flight"}'):
+            check(needle in text, f"/metrics lacks {needle}:\n{text}")
+        ws.close()
+
+
+TESTS = {f.__name__: f for f in (http_api_presence, http_api_errors, http_api_publish, http_api_stream)}
 
 if __name__ == "__main__":
     sys.exit(driver_main(__doc__, TESTS))

@@ -459,6 +459,72 @@ def xmpp_prosody_restart(work: Path, args) -> None:
             check(p.running(), "parleyd died across the Prosody restart")
 
 
+def xmpp_api_presence(work: Path, args) -> None:
+    """The HTTP API and XMPP: a PUT for alice reaches her XMPP subscriber bob as dnd "On the
+    phone" and a DELETE as unavailable; bob's own presence (known once a SIP user watches him)
+    reads as xmpp:bob@localhost, and a WebSocket client watching that address sees him change;
+    the watcher list (admin) names bob as alice's XMPP subscriber."""
+    import json
+    import urllib.request
+    from api_tests import ADMIN, HTTP_CONFIG, PUBLISHER, TOKEN, _http_port
+    from ws_client import WsClient
+
+    def call(port: int, path: str, token: str, method: str = "GET", body: dict | None = None):
+        req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method,
+                                     data=json.dumps(body).encode() if body is not None else None,
+                                     headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=5) as r:
+            data = r.read()
+            return r.status, json.loads(data) if data else None
+
+    with _world(work, args, xmpp_extra=HTTP_CONFIG) as (xmpp, p):
+        port = _http_port(p)
+        alice = f"alice@{COMPONENT}"
+        with _client(xmpp, "bob") as bob:
+            bob.connect()
+            mark = bob.mark()
+            bob.subscribe(alice)
+            bob.wait_subscription("subscribed", alice, timeout=5, since=mark)
+            bob.wait_presence(lambda s: s.from_bare == alice and s.type == "unavailable", 5, since=mark)
+
+            mark = bob.mark()
+            status, _ = call(port, f"/api/v1/presence/{alice}", PUBLISHER, "PUT",
+                             {"basic": "open", "activities": ["on-the-phone"]})
+            check(status == 204, f"PUT: {status}")
+            got = bob.wait_presence(lambda s: s.from_bare == alice and s.type == "available", 5, since=mark)
+            check(got.show == "dnd", f"the API's on-the-phone at the XMPP subscriber: {got.xml}")
+            mark = bob.mark()
+            status, _ = call(port, f"/api/v1/presence/{alice}", PUBLISHER, "DELETE")
+            check(status == 204, f"DELETE: {status}")
+            got = bob.wait_presence(lambda s: s.from_bare == alice, 5, since=mark)
+            check(got.type == "unavailable", f"after DELETE: {got.xml}")
+
+            _, j = call(port, f"/api/v1/watchers/{alice}", ADMIN)
+            check({"watcher": "xmpp:bob@localhost", "event": "presence", "state": "subscribed", "expires": None}
+                  in j["watchers"], f"watchers of alice: {j}")
+
+            # bob's side: carol (SIP) watches him, he approves, then his presence is known.
+            ws = WsClient(port, "/api/v1/stream", headers={"Authorization": f"Bearer {TOKEN}"})
+            ws.recv_json()  # hello
+            ws.send_json({"op": "watch", "addresses": ["xmpp:bob@localhost"]})
+            snap = ws.recv_json()["presence"]
+            check(snap["address"] == "xmpp:bob@localhost" and snap["show"] == "offline", f"snapshot: {snap}")
+            w = _Watcher(p.listener("udp"), "carol")
+            try:
+                mark = bob.mark()
+                w.subscribe("bob", ruri="sip:bob@localhost", expires=600)
+                bob.wait_subscription("subscribe", f"carol@{COMPONENT}", timeout=5, since=mark)
+                bob.approve(f"carol@{COMPONENT}")
+                bob.send_presence(show="away", status="lunch")
+                got = ws.wait_for(lambda m: m.get("type") == "presence" and m["presence"]["show"] == "away", 5)
+                check(got["presence"]["note"] == "lunch", f"bob away on the stream: {got}")
+                _, j = call(port, "/api/v1/presence/xmpp:bob@localhost", TOKEN)
+                check(j["show"] == "away" and j["note"] == "lunch" and j["basic"] == "open", f"GET bob: {j}")
+            finally:
+                w.close()
+                ws.close()
+
+
 TESTS = {
     "xmpp_harness_selftest": xmpp_harness_selftest,
     "xmpp_component_link": xmpp_component_link,
@@ -466,6 +532,7 @@ TESTS = {
     "sip_watches_xmpp_presence": sip_watches_xmpp_presence,
     "xmpp_sip_chat": xmpp_sip_chat,
     "xmpp_prosody_restart": xmpp_prosody_restart,
+    "xmpp_api_presence": xmpp_api_presence,
 }
 
 
