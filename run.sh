@@ -7,7 +7,9 @@
 #              accounts bob/bob and carol/carol, and parley.toml = config/parley.example.toml
 #              with [xmpp] enabled), starts that Prosody (c2s 127.0.0.1:5222, component
 #              127.0.0.1:5347), prints how to connect an XMPP client and a SIP phone, runs
-#              parleyd attached to it and stops Prosody when parleyd exits.
+#              parleyd attached to it (and its HTTP API and live dashboard on
+#              http://127.0.0.1:8080/, anonymous reads allowed on loopback) and stops Prosody
+#              when parleyd exits.
 #   --redis    the same demo with parleyd's state in Redis ([storage] backend = "redis", key
 #              prefix parley-demo:): also installs redis-server and starts one of its own on
 #              127.0.0.1:6379 with its data in build/demo/redis/, which is kept across runs
@@ -19,15 +21,16 @@
 #              to the Redis it names: you run those yourself.
 #
 # Environment: PARLEY_JOBS build jobs (default: nproc); PARLEY_DEMO_C2S_PORT,
-# PARLEY_DEMO_COMPONENT_PORT and PARLEY_DEMO_REDIS_PORT move the demo's ports (defaults 5222,
-# 5347, 6379). A default port that is taken (a system Prosody or Redis, which the demo leaves
-# alone) moves to the next free one from 15222 / 15347 / 16379; a port you chose must be free.
+# PARLEY_DEMO_COMPONENT_PORT, PARLEY_DEMO_REDIS_PORT and PARLEY_DEMO_HTTP_PORT move the demo's
+# ports (defaults 5222, 5347, 6379, 8080). A default port that is taken (a system Prosody or
+# Redis, which the demo leaves alone) moves to the next free one from 15222 / 15347 / 16379 /
+# 18080; a port you chose must be free.
 # Missing Debian packages are installed first (scripts/deps.sh): root or sudo is needed only
 # for that.
 set -euo pipefail
 cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")"
 
-usage() { sed -n '2,26s/^# \{0,1\}//p' "$0"; }
+usage() { sed -n '2,29s/^# \{0,1\}//p' "$0"; }
 
 case "${1:-}" in
   -h | --help) usage; exit 0 ;;
@@ -205,6 +208,7 @@ redis_pidfile=$redis_dir/redis.pid
 c2s_port=${PARLEY_DEMO_C2S_PORT:-5222}
 component_port=${PARLEY_DEMO_COMPONENT_PORT:-5347}
 redis_port=${PARLEY_DEMO_REDIS_PORT:-6379}
+http_port=${PARLEY_DEMO_HTTP_PORT:-8080}
 demo_command="./run.sh"
 ((!redis)) || demo_command="./run.sh --redis"
 
@@ -235,7 +239,7 @@ port_taken_error() {
 }
 
 if ((demo)); then
-  port_vars=(PARLEY_DEMO_C2S_PORT PARLEY_DEMO_COMPONENT_PORT)
+  port_vars=(PARLEY_DEMO_C2S_PORT PARLEY_DEMO_COMPONENT_PORT PARLEY_DEMO_HTTP_PORT)
   ((!redis)) || port_vars+=(PARLEY_DEMO_REDIS_PORT)
   for var in "${port_vars[@]}"; do
     port=${!var:-}
@@ -250,6 +254,11 @@ if ((demo)); then
   fi
   if ((redis)) && [[ "$redis_port" == "$c2s_port" || "$redis_port" == "$component_port" ]]; then
     echo "run.sh: the demo Redis and Prosody need ports of their own; $redis_port is both" >&2
+    exit 2
+  fi
+  if [[ "$http_port" == "$c2s_port" || "$http_port" == "$component_port" ]] ||
+     { ((redis)) && [[ "$http_port" == "$redis_port" ]]; }; then
+    echo "run.sh: the demo's HTTP port $http_port is already one of its other ports" >&2
     exit 2
   fi
   # Servers left over from an earlier run (run.sh was killed with SIGKILL) hold the ports and
@@ -280,13 +289,14 @@ if ((demo)); then
   # prosody.service on 5222 and 5347, installing redis-server redis-server.service on 6379)
   # moves the demo to the next free port from 15222 / 15347 / 16379; a port the user chose
   # must be free. The system servers are left alone.
-  servers=(c2s component)
+  servers=(c2s component http)
   ((!redis)) || servers+=(redis)
   for which in "${servers[@]}"; do
     case $which in
       c2s) var=PARLEY_DEMO_C2S_PORT what="the XMPP client port" server=Prosody base=15222 ;;
       component) var=PARLEY_DEMO_COMPONENT_PORT what="the component port" server=Prosody base=15347 ;;
       redis) var=PARLEY_DEMO_REDIS_PORT what="the port" server=Redis base=16379 ;;
+      http) var=PARLEY_DEMO_HTTP_PORT what="the HTTP port" server=parleyd base=18080 ;;
     esac
     port_var=${which}_port
     port=${!port_var}
@@ -296,7 +306,7 @@ if ((demo)); then
       exit 1
     fi
     for ((candidate = base; candidate < base + 50; candidate++)); do
-      [[ $candidate != "$c2s_port" && $candidate != "$component_port" ]] || continue
+      [[ $candidate != "$c2s_port" && $candidate != "$component_port" && $candidate != "$http_port" ]] || continue
       ((!redis)) || [[ $candidate != "$redis_port" ]] || continue
       tcp_accepts "$candidate" || break
     done
@@ -367,7 +377,9 @@ python3 scripts/prosody_config.py --out "$prosody_cfg" --dir "$abs_prosody_dir" 
 
 # parley.toml: the example with [xmpp] on and pointed at the demo Prosody; with --redis, its
 # state in the demo Redis too.
-demo_settings=(xmpp.enabled=true "xmpp.secret=\"$secret\"" "xmpp.server=\"127.0.0.1:$component_port\"")
+# The HTTP API and dashboard on loopback, readable without a token (nothing else can reach it).
+demo_settings=(xmpp.enabled=true "xmpp.secret=\"$secret\"" "xmpp.server=\"127.0.0.1:$component_port\""
+               http.enabled=true "http.listen=[\"127.0.0.1:$http_port\"]" http.allow_anonymous_read=true)
 if ((redis)); then
   storage_settings=(storage.backend='"redis"' "storage.redis_url=\"redis://127.0.0.1:$redis_port/0\""
                     storage.key_prefix='"parley-demo:"')
@@ -554,6 +566,12 @@ See both worlds talk, from another terminal in this folder:
        -key domain sip.localhost -key user alice -key ctp "" -m 1
       # alice's phone comes online, a PBX puts her on a call and hangs up: bob sees her
       # available, then dnd "On the phone", available again, and offline when it is over
+
+The live dashboard and the HTTP API (docs/api.md), readable without a token on loopback:
+  http://127.0.0.1:$http_port/?addresses=alice@sip.localhost,xmpp:bob@localhost
+      # tiles turn green, red "on the phone" and grey as the sipp call above runs
+  curl -s http://127.0.0.1:$http_port/api/v1/presence/alice@sip.localhost
+  curl -sN "http://127.0.0.1:$http_port/api/v1/stream?addresses=alice@sip.localhost"   # live
 INFO
 if ((redis)); then
   cat <<INFO

@@ -104,6 +104,7 @@ if [[ -n "${run_stage[1]:-}" ]]; then
   note "stage 1: Release build (build/) + all tests"
   build_step "stage 1 configure" parley_configure build -DCMAKE_BUILD_TYPE=Release -DPARLEY_WERROR=ON
   build_step "stage 1 build" cmake --build build -j"$jobs"
+  build_step "stage 1 browser tools (npm ci in tests/browser)" parley_ensure_browser_tools
   status=ok
   run_ctest stage1 --test-dir build -j2 || status=FAILED
   stage_report+=("stage 1 (Release, unit + integration): $status, $((SECONDS - t0)) s")

@@ -39,6 +39,8 @@ PARLEY_TEST_DEPS=(
   prosody
   python3-slixmpp
   redis-server  # parley_redis live tests (tests/redis): a real server per test
+  chromium      # the dashboard in a real browser (tests/browser), driven by playwright-core
+  nodejs        # runs tests/browser/dashboard.mjs (npm comes with it or as its own package)
 )
 
 # Extra packages for the demo ./run.sh starts without a config argument.
@@ -100,6 +102,17 @@ parley_ensure_packages() {
   if ((${#missing[@]} > 0)); then
     echo "deps: still missing after install: ${missing[*]}" >&2
     return 1
+  fi
+}
+
+# parley_ensure_browser_tools : npm (Debian ships it apart from nodejs; NodeSource's nodejs
+# includes it), then tests/browser's npm packages (playwright-core, exactly as package-lock.json
+# pins it) when node_modules is missing or older than the lock file. Downloads no browser.
+parley_ensure_browser_tools() {
+  command -v npm >/dev/null 2>&1 || parley_ensure_packages npm || return 1
+  local dir=tests/browser
+  if [[ ! -f $dir/node_modules/.package-lock.json || $dir/package-lock.json -nt $dir/node_modules/.package-lock.json ]]; then
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) || return 1
   fi
 }
 

@@ -192,6 +192,16 @@ def _client(xmpp: Prosody, user: str, resource: str = "it") -> XmppClient:
                       diagnostics=xmpp.log_tail)
 
 
+def _subscribe_to_sip_user(client: XmppClient, jid: str) -> None:
+    """Connects `client`, subscribes it to a SIP user's JID and waits for subscribed and the
+    first presence (unavailable: nothing is published yet)."""
+    client.connect()
+    mark = client.mark()
+    client.subscribe(jid)
+    client.wait_subscription("subscribed", jid, timeout=5, since=mark)
+    client.wait_presence(lambda s: s.from_bare == jid and s.type == "unavailable", 5, since=mark)
+
+
 def _pidf_note(user: str, basic: str, note: str) -> str:
     return ('<?xml version="1.0" encoding="UTF-8"?>'
             f'<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:{user}@{DOMAIN}">'
@@ -254,11 +264,7 @@ def xmpp_sees_sip_presence(work: Path, args) -> None:
         udp = p.listener("udp")
         alice = f"alice@{COMPONENT}"
         with _client(xmpp, "bob") as bob:
-            bob.connect()
-            mark = bob.mark()
-            bob.subscribe(alice)
-            bob.wait_subscription("subscribed", alice, timeout=5, since=mark)
-            bob.wait_presence(lambda s: s.from_bare == alice and s.type == "unavailable", 5, since=mark)
+            _subscribe_to_sip_user(bob, alice)
 
             mark = bob.mark()
             etag = _publish(udp, "alice", _pidf_note("alice", "open", "At my desk"))
@@ -481,11 +487,7 @@ def xmpp_api_presence(work: Path, args) -> None:
         port = _http_port(p)
         alice = f"alice@{COMPONENT}"
         with _client(xmpp, "bob") as bob:
-            bob.connect()
-            mark = bob.mark()
-            bob.subscribe(alice)
-            bob.wait_subscription("subscribed", alice, timeout=5, since=mark)
-            bob.wait_presence(lambda s: s.from_bare == alice and s.type == "unavailable", 5, since=mark)
+            _subscribe_to_sip_user(bob, alice)
 
             mark = bob.mark()
             status, _ = call(port, f"/api/v1/presence/{alice}", PUBLISHER, "PUT",

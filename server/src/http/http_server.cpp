@@ -232,7 +232,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
         self->writing = false;
         if (!self->queue.empty()) self->queue.pop_front();
         if (ec) return self->abort();
-        if (self->closed) return self->close();
+        if (self->closed) return;  // close() came while writing: it aborted the socket
         self->writeNext();
       };
       const auto& front = *queue.front();
