@@ -6,6 +6,7 @@
 
 #include "parley/bridge/presence_map.hpp"
 #include "parley/pidf/serialize.hpp"
+#include "parley/web/assets.hpp"
 
 namespace parley::server::http {
 using nlohmann::json;
@@ -337,7 +338,36 @@ void Api::handle(Request request, Respond respond) {
     r.body = ports_.metrics();
     return reply(std::move(r));
   }
+  if (asset(request, path, reply)) return;
   reply(errorResponse(404, "not_found", "no such resource"));
+}
+
+bool Api::asset(const Request& request, std::string_view path, const Respond& respond) {
+  const web::Asset* a = web::findAsset(path);
+  if (a == nullptr) return false;
+  if (request.method != "GET") {
+    auto r = errorResponse(405, "method_not_allowed", "allowed: GET");
+    r.headers.emplace_back("Allow", "GET");
+    respond(std::move(r));
+    return true;
+  }
+  Response r;
+  r.headers = {{"ETag", std::string(a->etag)},
+               {"Cache-Control", "no-cache"},  // revalidated each time: a new build shows at once
+               {"X-Content-Type-Options", "nosniff"},
+               {"Referrer-Policy", "no-referrer"},
+               {"Content-Security-Policy",
+                "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; "
+                "script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"}};
+  if (listed(request.header("If-None-Match"), a->etag) || request.header("If-None-Match") == "*") {
+    r.status = 304;  // RFC 9110 §13.1.2
+    r.contentType.clear();
+  } else {
+    r.contentType = std::string(a->contentType);
+    r.body = std::string(a->body);
+  }
+  respond(std::move(r));
+  return true;
 }
 
 // PUT: {"basic": "open"|"closed", "note": "...", "activities": ["on-the-phone"], "expires": 3600}

@@ -96,6 +96,9 @@ class Api {
   void readPresence(const std::string& address, std::function<void(int status, nlohmann::json)> done);
   void stream(const Request& request, std::string_view query, Respond respond);
   void watchers(const std::string& address, Respond respond);
+  /// The dashboard's files (server/web), public like any page: true when
+  /// `path` is one of them and was answered.
+  bool asset(const Request& request, std::string_view path, const Respond& respond);
   void publish(const Request& request, const std::string& address, const std::string& source, Respond respond);
   void presenceOne(const std::string& address, Respond respond);
   void presenceBatch(std::string_view query, Respond respond);

@@ -342,6 +342,24 @@ TEST_F(ApiTest, TheStreamTakesTheTokenFromTheQueryAndCountsClients) {
   EXPECT_EQ(call("GET", "/api/v1/stream?all=1").status, 200);
 }
 
+TEST_F(ApiTest, TheDashboardIsPublicAndRevalidated) {
+  const auto page = call("GET", "/", "");
+  ASSERT_EQ(page.status, 200);
+  EXPECT_EQ(page.contentType.substr(0, 9), "text/html");
+  EXPECT_NE(page.body.find("<html"), std::string::npos);
+  std::string etag;
+  for (const auto& [k, v] : page.headers)
+    if (k == "ETag") etag = v;
+  ASSERT_FALSE(etag.empty());
+  const auto again = call("GET", "/", "", {{"If-None-Match", etag}});
+  EXPECT_EQ(again.status, 304);
+  EXPECT_TRUE(again.body.empty());
+  EXPECT_EQ(call("GET", "/", "", {{"If-None-Match", "\"stale\""}}).status, 200);
+  EXPECT_EQ(call("GET", "/dashboard.js", "").status, 200);
+  EXPECT_EQ(call("DELETE", "/", "").status, 405);
+  EXPECT_EQ(call("GET", "/nothing.js", "").status, 404);
+}
+
 TEST(WebSocketUpgrade, NeedsGetUpgradeAndConnectionTokens) {
   Request r;
   r.method = "GET";
