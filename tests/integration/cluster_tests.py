@@ -48,6 +48,9 @@ def _notify_pidf(user: str, basic: str, note: str) -> str:
     return _pidf(user, basic).replace("</status>", f"</status><note>{note}</note>")
 
 
+CSEQ_LEASE = 100  # RedisSubscriptionStore::kCSeqLease
+
+
 def _cseq(msg: bytes) -> int:
     return int((header_of(msg, "CSeq") or "0").split()[0])
 
@@ -234,7 +237,7 @@ def cluster_register_message(work: Path, args) -> None:
 
 def cluster_sigkill_restart(work: Path, args) -> None:
     """A watcher subscribed on B; B is killed with SIGKILL and started again (same id, same
-    port). It resumes the subscription: a NOTIFY in the same dialog with the next CSeq, still
+    port). It resumes the subscription: a NOTIFY in the same dialog with a higher CSeq, still
     active; a later PUBLISH on A reaches the watcher through B; an in-dialog refresh is
     accepted by the restarted B."""
     with RedisServer(work / "redis") as redis, contextlib.ExitStack() as stack:
@@ -253,7 +256,10 @@ def cluster_sigkill_restart(work: Path, args) -> None:
         n = notes[0]
         check(header_of(n, "Call-ID") == w.call_id, f"NOTIFY in another dialog: {header_of(n, 'Call-ID')}")
         check(f"tag={w.from_tag}" in (header_of(n, "To") or ""), f"NOTIFY To: {header_of(n, 'To')}")
-        check(_cseq(n) == _cseq(w.first) + 1, f"CSeq {_cseq(n)} after {_cseq(w.first)} before the kill")
+        # Redis holds a CSeq leased ahead of the one in use (docs/storage.md): the resumed
+        # dialog goes on above every CSeq sent before the crash, with a gap of at most the lease.
+        check(_cseq(w.first) < _cseq(n) <= _cseq(w.first) + 1 + CSEQ_LEASE,
+              f"CSeq {_cseq(n)} after {_cseq(w.first)} before the kill")
         state = header_of(n, "Subscription-State") or ""
         check(state.startswith("active"), f"Subscription-State after the restart: {state}")
 

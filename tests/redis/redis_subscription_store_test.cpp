@@ -121,6 +121,71 @@ TEST_F(RedisSubscriptionStoreLive, ANotifyChangesTheRecordAndLeavesTheIndexesAlo
   EXPECT_EQ(integer({"EXISTS", a_->resourceKey(s.resource)}), 0);
 }
 
+TEST_F(RedisSubscriptionStoreLive, NotifyCSeqsAreLeasedSoRedisIsWrittenOncePerLeaseAndStaysAhead) {
+  const Subscription s = sub(1, "presence sip:alice@example.com", "sip:w@example.com", now_ + 600s);
+  ASSERT_TRUE(put(*a_, s, now_));
+  const std::string key = a_->recordKey(idOf(s));
+  auto stored = [&]() -> std::int64_t {
+    auto r = live_.call(*client_, {"GET", key});
+    if (!r || r->type != RedisReply::Type::String) return -1;
+    auto list = Codec<Subscription>::decode(r->str);
+    return list && list->size() == 1 ? static_cast<std::int64_t>(list->front().localCSeq) : -2;
+  };
+  auto notify = [&](RedisSubscriptionStore& store) {
+    return update(store, idOf(s), now_, [](const Subscription* cur) {
+      if (cur == nullptr) return Found(tl::unexpected(StoreError{StoreError::Code::Refused, 481, "gone"}));
+      Subscription next = *cur;
+      ++next.localCSeq;
+      return Found(next);
+    });
+  };
+  constexpr auto kLease = RedisSubscriptionStore::kCSeqLease;
+  EXPECT_EQ(stored(), kLease);  // written at 0: Redis holds 0 + the lease
+  for (std::uint32_t i = 1; i <= kLease; ++i) {
+    auto r = notify(*a_);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->localCSeq, i);  // contiguous, as RFC 3261 §12.2.1.1 wants
+  }
+  EXPECT_EQ(stored(), kLease);  // a hundred NOTIFYs, no write
+  auto got = [&](RedisSubscriptionStore& store) {
+    std::optional<tl::expected<std::optional<Subscription>, StoreError>> answer;
+    store.get(idOf(s), now_, [&](auto r) { answer = std::move(r); });
+    EXPECT_TRUE(live_.runUntil([&] { return answer.has_value(); }));
+    return answer && *answer && **answer ? static_cast<std::int64_t>((**answer)->localCSeq) : -1;
+  };
+  EXPECT_EQ(got(*a_), kLease);  // the CSeq in use (here equal to the ceiling)
+  auto r = notify(*a_);  // past the ceiling: one write, the next lease
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->localCSeq, kLease + 1);
+  EXPECT_EQ(stored(), 2 * kLease + 1);
+  EXPECT_EQ(got(*a_), kLease + 1);
+
+  // A refresh (the expiry moves) is written at once, with the CSeq in use.
+  r = update(*a_, idOf(s), now_, [&](const Subscription* cur) {
+    Subscription next = *cur;
+    next.expires = now_ + 900s;
+    return Found(next);
+  });
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->localCSeq, kLease + 1);
+  EXPECT_EQ(stored(), 2 * kLease + 1);
+
+  // After a crash, a new store (same node) goes on above every CSeq used.
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(notify(*a_));  // kLease + 6, not written
+  RedisSubscriptionStore restarted(*client_, "p:", "node-a");
+  r = notify(restarted);
+  ASSERT_TRUE(r);
+  EXPECT_GT(r->localCSeq, kLease + 6);
+  EXPECT_LE(r->localCSeq, 2 * kLease + 2);
+  // Had the old one kept running (two live writers of one dialog), it could not
+  // know: it goes on within its own lease, below every CSeq the new one uses, so
+  // no CSeq is sent twice (the watcher refuses the lower ones, RFC 3261 §12.2.2).
+  auto old = notify(*a_);
+  ASSERT_TRUE(old);
+  EXPECT_EQ(old->localCSeq, kLease + 7);
+  EXPECT_LT(old->localCSeq, r->localCSeq);
+}
+
 TEST_F(RedisSubscriptionStoreLive, EveryNodeSeesEveryWatcherButOwnsOnlyWhatItWrote) {
   const std::string resource = "presence sip:alice@example.com";
   const Subscription onA = sub(1, resource, "sip:w1@example.com", now_ + 600s);

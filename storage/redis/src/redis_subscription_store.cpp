@@ -62,25 +62,77 @@ std::string RedisSubscriptionStore::nodeKey() const {
   return tagged(core_->prefix, "node:" + core_->node, "subs");
 }
 
+namespace {
+/// Equal but for localCSeq.
+bool sameButCSeq(const Subscription& a, Subscription b) {
+  b.localCSeq = a.localCSeq;
+  return a == b;
+}
+constexpr std::size_t kMaxLeases = std::size_t{1} << 20;  // past this, forget them all (each write makes one again)
+}  // namespace
+
+bool RedisSubscriptionStore::updateWithinLease(const std::string& id, WallTime now, const Change& change, Found& done) {
+  auto lease = core_->leases.find(id);
+  if (lease == core_->leases.end() || records_.busy(id)) return false;
+  auto known = records_.rememberedList(id);
+  if (!known || known->size() != 1 || known->front().localCSeq != lease->second.ceiling ||
+      known->front().expires <= now)
+    return false;
+  Subscription view = std::move(known->front());
+  view.localCSeq = lease->second.used;
+  auto next = change(&view);
+  if (!next || !sameButCSeq(*next, view) || next->localCSeq <= view.localCSeq ||
+      next->localCSeq > lease->second.ceiling)
+    return false;  // more than a CSeq moved: a real write (the closure runs again then)
+  lease->second.used = next->localCSeq;
+  done(std::move(*next));
+  return true;
+}
+
 void RedisSubscriptionStore::update(const std::string& id, WallTime now, Change change, Found done) {
+  if (updateWithinLease(id, now, change, done)) return;
   auto seen = std::make_shared<Seen>();
-  auto closure = [change = std::move(change), seen, now](const std::vector<Subscription>& live)
+  std::weak_ptr<Core> weak = core_;
+  auto closure = [change = std::move(change), seen, now, weak, id](const std::vector<Subscription>& live)
       -> tl::expected<std::vector<Subscription>, StoreError> {
     const Subscription* current = live.empty() ? nullptr : &live.front();
     seen->before = current != nullptr ? std::optional(current->expires) : std::nullopt;
+    // The record as this store left it: its CSeq is the one in use, not the stored ceiling.
+    std::optional<Subscription> view;
+    if (auto core = weak.lock(); core && current != nullptr) {
+      auto lease = core->leases.find(id);
+      if (lease != core->leases.end() && lease->second.ceiling == current->localCSeq) {
+        view = *current;
+        view->localCSeq = lease->second.used;
+        current = &*view;
+      }
+    }
     auto next = change(current);
     if (!next) return tl::unexpected(std::move(next.error()));
     seen->after = *next;
     if (next->expires <= now) return std::vector<Subscription>{};  // removed; `done` still gets it
-    return std::vector<Subscription>{std::move(*next)};
+    Subscription stored = std::move(*next);
+    stored.localCSeq += kCSeqLease;
+    return std::vector<Subscription>{std::move(stored)};
   };
-  std::weak_ptr<Core> weak = core_;
   records_.update(id, now, std::move(closure),
                   [weak, id, now, seen, done = std::move(done)](tl::expected<std::vector<Subscription>, StoreError> r) {
                     auto core = weak.lock();
                     if (!core) return;
-                    if (!r) return done(tl::unexpected(std::move(r.error())));
+                    if (!r) {
+                      // Unavailable: written or not, unknown; Redis's CSeq is safe to go on from.
+                      if (r.error().code == StoreError::Code::Unavailable) core->leases.erase(id);
+                      return done(tl::unexpected(std::move(r.error())));
+                    }
                     const Subscription& sub = *seen->after;
+                    if (r->empty()) {
+                      core->leases.erase(id);
+                    } else {
+                      if (core->leases.size() >= kMaxLeases && !core->leases.contains(id)) core->leases.clear();
+                      auto& lease = core->leases[id];
+                      lease.used = std::max(lease.used, sub.localCSeq);
+                      lease.ceiling = r->front().localCSeq;
+                    }
                     // Only the expiry is indexed: a NOTIFY's CSeq needs no index write,
                     // and a fetch (never stored) none at all.
                     if (seen->before == sub.expires || (!seen->before && sub.expires <= now))
@@ -135,9 +187,16 @@ void RedisSubscriptionStore::members(const std::string& key, WallTime now, Ids d
 
 void RedisSubscriptionStore::get(const std::string& id, WallTime now, Maybe done) {
   // The list store keeps a lapsed record for its grace period; the interface hides it.
-  records_.lookup(id, now, [now, done = std::move(done)](tl::expected<std::vector<Subscription>, StoreError> r) {
+  std::weak_ptr<Core> weak = core_;
+  records_.lookup(id, now, [weak, id, now, done = std::move(done)](tl::expected<std::vector<Subscription>, StoreError> r) {
     if (!r) return done(tl::unexpected(std::move(r.error())));
     if (r->empty() || r->front().expires <= now) return done(std::optional<Subscription>());
+    // Our own record: the CSeq in use rather than the leased ceiling.
+    if (auto core = weak.lock()) {
+      auto lease = core->leases.find(id);
+      if (lease != core->leases.end() && lease->second.ceiling == r->front().localCSeq)
+        r->front().localCSeq = lease->second.used;
+    }
     done(std::optional<Subscription>(std::move(r->front())));
   });
 }

@@ -108,6 +108,17 @@ class RedisListStore final : public storage::ListStore<T> {
 
   /// Keys whose last written value is remembered (RedisListOptions::rememberWrites).
   [[nodiscard]] std::size_t remembered() const { return core_->known.size(); }
+  /// The list this store last wrote at `key` (rememberWrites), decoded; nullopt
+  /// if none is remembered. What Redis holds unless another writer came since.
+  [[nodiscard]] std::optional<List> rememberedList(const std::string& key) const {
+    const auto it = core_->known.find(key);
+    if (it == core_->known.end()) return std::nullopt;
+    auto list = decodeValue(it->second);
+    if (!list) return std::nullopt;
+    return std::move(*list);
+  }
+  /// True while an update of `key` is in flight.
+  [[nodiscard]] bool busy(const std::string& key) const { return core_->queued.contains(key); }
 
   /// The Redis key holding the list of `key`.
   [[nodiscard]] std::string redisKey(const std::string& key) const {

@@ -17,9 +17,17 @@
 // with its last member (kGrace later), so nothing is left behind.
 //
 // An update that creates, refreshes or removes a record writes the indexes
-// after the record, then answers; a NOTIFY (only a CSeq changes) touches the
-// record alone, in one round trip: the store remembers the records it wrote
-// and starts from them (RedisListOptions::rememberWrites). The writes are not one transaction, which Redis Cluster would
+// after the record, then answers. The store remembers the records it wrote
+// and starts from them (RedisListOptions::rememberWrites).
+//
+// NOTIFY CSeqs are leased: a write stores localCSeq kCSeqLease above the CSeq
+// actually used, and an update that only moves the CSeq up within that
+// ceiling (a NOTIFY) is answered from the remembered record without touching
+// Redis. Redis thus always holds a CSeq at least as high as any sent, so a
+// node resuming a subscription after a crash (or another node taking it over)
+// goes on above every CSeq used, with a gap of at most kCSeqLease (RFC 3261
+// §12.2.2: a UAS takes a higher CSeq as in order). One Redis write per
+// kCSeqLease NOTIFYs instead of one per NOTIFY (docs/storage.md). The writes are not one transaction, which Redis Cluster would
 // refuse across slots: if the link drops between them, `done` gets Unavailable
 // and an index may lag the record until the subscriber's retry or refresh (an
 // index entry without a record is harmless: the record's update answers 481).
@@ -28,6 +36,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <unordered_map>
 
 #include "parley/redis/redis_client.hpp"
 #include "parley/redis/redis_list_store.hpp"
@@ -40,6 +49,8 @@ class RedisSubscriptionStore final : public storage::SubscriptionStore {
  public:
   /// How long a lapsed record (and index) is kept for the terminating NOTIFY.
   static constexpr std::chrono::milliseconds kGrace = std::chrono::minutes(5);
+  /// How far above the CSeq in use the stored localCSeq is set.
+  static constexpr std::uint32_t kCSeqLease = 100;
 
   /// `nodeId` names this node's set of owned subscriptions; no '{' or '}'.
   /// `client` must outlive the store.
@@ -64,7 +75,15 @@ class RedisSubscriptionStore final : public storage::SubscriptionStore {
     std::string prefix;
     std::string node;
     RedisScript indexScript;
+    /// CSeq leases of the records this store last wrote: the CSeq in use and
+    /// the ceiling Redis holds (the remembered record's localCSeq).
+    struct Lease {
+      std::uint32_t used = 0, ceiling = 0;
+    };
+    std::unordered_map<std::string, Lease> leases;
   };
+  /// A NOTIFY's update within the lease: true when answered without Redis.
+  bool updateWithinLease(const std::string& id, storage::WallTime now, const Change& change, Found& done);
   void members(const std::string& key, storage::WallTime now, Ids done);
   /// Writes `sub`'s expiry into its three indexes (removes it when lapsed),
   /// then calls `done` with the first failure, if any.
