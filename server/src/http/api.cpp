@@ -133,7 +133,8 @@ Api::Api(const config::HttpConfig& config, ApiPorts ports, std::function<Clock::
           [this](const std::string& address, std::function<void(json)> done) {
             readPresence(address, [done = std::move(done)](int, json j) { done(std::move(j)); });
           },
-          [this] { return ports_.hello ? ports_.hello() : json::object(); }}) {}
+          [this] { return ports_.hello ? ports_.hello() : json::object(); },
+          ports_.defer}) {}
 
 std::optional<std::string> Api::resolve(std::string_view address) const {
   if (address.starts_with("xmpp:")) return ports_.xmppAddress ? ports_.xmppAddress(address) : std::nullopt;

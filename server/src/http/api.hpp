@@ -62,6 +62,8 @@ struct ApiPorts {
   std::function<nlohmann::json()> stats;
   std::function<std::string()> metrics;  ///< Prometheus text exposition
   std::function<nlohmann::json()> hello;  ///< the live stream's first message: {"node", "version"}
+  /// Runs a function later on the node's loop (StreamHub::Ports::defer).
+  std::function<void(std::function<void()>)> defer;
 };
 
 class Api {

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <sstream>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+
 #include "../node_storage.hpp"
 #include "parley/bridge/bridge.hpp"
 #include "parley/presence/notifier.hpp"
@@ -43,7 +46,7 @@ const char* linkName(xmpp::LinkState s) {
 }  // namespace
 
 NodeApi::NodeApi(boost::asio::io_context& io, NodeParts parts, std::shared_ptr<spdlog::logger> log)
-    : parts_(std::move(parts)), api_(std::make_unique<Api>(parts_.cfg.http, ports())) {
+    : io_(io), parts_(std::move(parts)), api_(std::make_unique<Api>(parts_.cfg.http, ports())) {
   server_ = std::make_unique<Server>(
       io, serverOptions(parts_.cfg.http),
       [this](Request req, Respond respond) {
@@ -121,6 +124,7 @@ ApiPorts NodeApi::ports() {
     });
   };
   p.hello = [this]() { return json{{"node", parts_.cfg.node.id}, {"version", PARLEY_VERSION}}; };
+  p.defer = [this](std::function<void()> fn) { boost::asio::post(io_, std::move(fn)); };
   p.stats = [this]() {
     const auto& n = parts_.notifier.stats();
     json s;

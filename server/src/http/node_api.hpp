@@ -51,6 +51,7 @@ class NodeApi {
  private:
   ApiPorts ports();
   [[nodiscard]] std::string metrics() const;
+  boost::asio::io_context& io_;
   NodeParts parts_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -168,35 +168,61 @@ void StreamHub::changed(const std::string& address) {
   compose(address);
 }
 
+struct StreamHub::Delivery {
+  std::string address;
+  nlohmann::json presence;
+  std::shared_ptr<const std::string> framed[2];  // per Format, made on first use
+  std::vector<ClientId> targets;
+  std::size_t next = 0;
+};
+
 void StreamHub::compose(const std::string& address) {
   std::weak_ptr<bool> alive = alive_;
   ports_.presence(address, [this, alive, address](json presence) {
     if (!alive.lock()) return;
-    auto pending = composing_.find(address);
-    const bool again = pending != composing_.end() && pending->second;
-    if (pending != composing_.end()) pending->second = false;
-
-    std::vector<ClientId> targets(all_.begin(), all_.end());
+    auto d = std::make_shared<Delivery>();
+    d->address = address;
+    d->presence = std::move(presence);
+    d->targets.assign(all_.begin(), all_.end());
     if (auto w = watchers_.find(address); w != watchers_.end())
       for (ClientId id : w->second)
-        if (!all_.contains(id)) targets.push_back(id);
-    if (!targets.empty()) ++stats_.changes;
-    std::shared_ptr<const std::string> framed[2];
-    for (ClientId id : targets) {
-      auto c = clients_.find(id);  // an earlier send may have dropped a client
-      if (c == clients_.end()) continue;
-      auto& message = framed[static_cast<std::size_t>(c->second.format)];
-      if (!message) message = frame(c->second.format, "presence", presence);
-      ++stats_.messages;
-      auto peer = c->second.peer;
-      if (!peer->send(message)) {
-        ++stats_.dropped;
-        close(id);
-      }
-    }
-    if (again) return compose(address);
-    composing_.erase(address);
+        if (!all_.contains(id)) d->targets.push_back(id);
+    if (!d->targets.empty()) ++stats_.changes;
+    if (!ports_.defer) return deliver(std::move(d));
+    ports_.defer([this, alive, d] {
+      if (alive.lock()) deliver(d);
+    });
   });
+}
+
+void StreamHub::deliver(std::shared_ptr<Delivery> d) {
+  const std::size_t end = ports_.defer ? std::min(d->targets.size(), d->next + kChunk) : d->targets.size();
+  for (; d->next < end; ++d->next) {
+    const ClientId id = d->targets[d->next];
+    auto c = clients_.find(id);  // gone meanwhile, or dropped by an earlier send
+    if (c == clients_.end()) continue;
+    auto& message = d->framed[static_cast<std::size_t>(c->second.format)];
+    if (!message) message = frame(c->second.format, "presence", d->presence);
+    ++stats_.messages;
+    auto peer = c->second.peer;
+    if (!peer->send(message)) {
+      ++stats_.dropped;
+      close(id);
+    }
+  }
+  if (d->next < d->targets.size()) {
+    std::weak_ptr<bool> alive = alive_;
+    return ports_.defer([this, alive, d] {
+      if (alive.lock()) deliver(d);
+    });
+  }
+  // Written to everyone: read again if the address changed meanwhile, so the newest state goes last.
+  auto pending = composing_.find(d->address);
+  if (pending != composing_.end() && pending->second) {
+    pending->second = false;
+    return compose(d->address);
+  }
+  composing_.erase(d->address);
 }
 
 }  // namespace parley::server::http

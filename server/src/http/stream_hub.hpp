@@ -35,6 +35,11 @@ class StreamHub {
     std::function<void(const std::string& address, std::function<void(nlohmann::json)> done)> presence;
     /// The first message to each client: {"node", "version"}.
     std::function<nlohmann::json()> hello;
+    /// Runs `fn` later on the same loop (after what is running now). Given,
+    /// a change is written to its clients kChunk at a time, each chunk a later
+    /// turn of the loop: the request that made the change is answered first,
+    /// and SIP traffic is served between chunks. Unset: all at once (tests).
+    std::function<void(std::function<void()>)> defer;
   };
 
   struct Stats {
@@ -45,6 +50,7 @@ class StreamHub {
   };
 
   static constexpr std::size_t kMaxWatched = 1000;  ///< addresses one client may watch
+  static constexpr std::size_t kChunk = 128;         ///< clients written to per turn of the loop
 
   explicit StreamHub(Ports ports);
   ~StreamHub();
@@ -77,6 +83,9 @@ class StreamHub {
   void watch(ClientId id, const std::vector<std::string>& addresses);
   void unwatch(ClientId id, const std::vector<std::string>& addresses);
   void compose(const std::string& address);
+  struct Delivery;
+  /// Writes the next chunk of `d`; when done, reads `address` again if it changed meanwhile.
+  void deliver(std::shared_ptr<Delivery> d);
   /// Queues `json` to one client as `event`; false when the client is gone.
   bool sendTo(ClientId id, std::string_view event, const nlohmann::json& json);
   [[nodiscard]] static std::shared_ptr<const std::string> frame(Format format, std::string_view event,

@@ -55,7 +55,8 @@ class StreamHubTest : public ::testing::Test {
               reads.push_back(address);
               pending.emplace_back(address, std::move(done));
             },
-            [] { return json{{"node", "n1"}, {"version", "0.1.0"}}; }}) {}
+            [] { return json{{"node", "n1"}, {"version", "0.1.0"}}; },
+            {}}) {}
 
   /// Answers the oldest read with `show`.
   void answer(const std::string& show) {
@@ -202,6 +203,59 @@ TEST_F(StreamHubTest, AClosedClientIsForgotten) {
   EXPECT_EQ(hub_.watchedAddresses(), 0u);
   answer("away");  // the snapshot read comes back after: nobody to send it to
   EXPECT_TRUE(peer->sent.size() == 1u);  // the hello only
+}
+
+// With a loop to defer to, a change is written a chunk of clients per turn, never in the
+// turn that made it (the request that caused it is answered first).
+TEST(StreamHubDeferred, AChangeGoesOutInChunksInLaterTurns) {
+  std::deque<std::function<void()>> later;
+  std::deque<std::function<void(json)>> reads;
+  StreamHub hub(StreamHub::Ports{
+      [](std::string_view a) -> std::optional<std::string> { return "sip:" + std::string(a); },
+      [&](const std::string&, std::function<void(json)> done) { reads.push_back(std::move(done)); },
+      [] { return json::object(); },
+      [&](std::function<void()> fn) { later.push_back(std::move(fn)); }});
+  std::vector<std::shared_ptr<FakePeer>> peers;
+  for (std::size_t i = 0; i < 2 * StreamHub::kChunk + 5; ++i) {
+    peers.push_back(std::make_shared<FakePeer>());
+    peers.back()->handlers = hub.open(peers.back(), StreamHub::Format::WebSocket, {"alice@example.com"}, false);
+  }
+  while (!reads.empty()) {  // the snapshots are answered at once, outside the chunking
+    reads.front()(json{{"show", "offline"}});
+    reads.pop_front();
+  }
+  for (auto& p : peers) p->take();
+  hub.changed("sip:alice@example.com");
+  hub.changed("sip:alice@example.com");  // folded into one more read
+  ASSERT_EQ(reads.size(), 1u);
+  reads.front()(json{{"show", "away"}});
+  reads.pop_front();
+  auto delivered = [&] {
+    std::size_t n = 0;
+    for (auto& p : peers) n += p->sent.size();
+    return n;
+  };
+  EXPECT_EQ(delivered(), 0u);  // nothing in the turn of the change
+  std::vector<std::size_t> perTurn;
+  while (!later.empty()) {
+    const auto before = delivered();
+    later.front()();
+    later.pop_front();
+    perTurn.push_back(delivered() - before);
+  }
+  EXPECT_EQ(perTurn, (std::vector<std::size_t>{StreamHub::kChunk, StreamHub::kChunk, 5}));
+  ASSERT_EQ(reads.size(), 1u);  // the change that came meanwhile: read after all were written
+  reads.front()(json{{"show", "dnd"}});
+  reads.pop_front();
+  while (!later.empty()) {
+    later.front()();
+    later.pop_front();
+  }
+  for (auto& p : peers) {
+    auto got = p->take();
+    ASSERT_EQ(got.size(), 2u);
+    EXPECT_EQ(got[1]["presence"]["show"], "dnd");
+  }
 }
 
 TEST_F(StreamHubTest, EventStreamFraming) {
