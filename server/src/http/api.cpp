@@ -55,6 +55,17 @@ std::optional<std::string> queryValue(std::string_view query, std::string_view k
   return std::nullopt;
 }
 
+/// "a,b,,c" -> {a, b, c}: the addresses of a query value.
+std::vector<std::string> addressList(std::string_view list) {
+  std::vector<std::string> out;
+  for (std::string_view rest = list; !rest.empty();) {
+    const auto comma = rest.find(',');
+    if (auto one = rest.substr(0, comma); !one.empty()) out.emplace_back(one);
+    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+  }
+  return out;
+}
+
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
@@ -445,14 +456,8 @@ void Api::stream(const Request& request, std::string_view query, Respond respond
   if (hub_.clients() >= config_.maxClients)
     return respond(errorResponse(503, "too_many_clients", "the live-stream client limit is reached; retry later"));
   const bool webSocket = isWebSocketUpgrade(request);
-  std::vector<std::string> addresses;
-  if (const auto list = queryValue(query, "addresses")) {
-    for (std::string_view rest = *list; !rest.empty();) {
-      const auto comma = rest.find(',');
-      if (auto one = rest.substr(0, comma); !one.empty()) addresses.emplace_back(one);
-      rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
-    }
-  }
+  const auto list = queryValue(query, "addresses");
+  std::vector<std::string> addresses = list ? addressList(*list) : std::vector<std::string>{};
   const auto all = queryValue(query, "all");
   const bool everything = all && (*all == "1" || *all == "true");
   if (addresses.size() > StreamHub::kMaxWatched)
@@ -486,12 +491,7 @@ void Api::watchers(const std::string& address, Respond respond) {
 void Api::presenceBatch(std::string_view query, Respond respond) {
   const auto list = queryValue(query, "addresses");
   if (!list) return respond(errorResponse(400, "bad_query", "give addresses=a,b,c"));
-  std::vector<std::string> addresses;
-  for (std::string_view rest = *list; !rest.empty();) {
-    const auto comma = rest.find(',');
-    if (auto one = rest.substr(0, comma); !one.empty()) addresses.emplace_back(one);
-    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
-  }
+  const std::vector<std::string> addresses = addressList(*list);
   if (addresses.empty()) return respond(errorResponse(400, "bad_query", "no address given"));
   if (addresses.size() > kMaxBatch)
     return respond(errorResponse(400, "too_many", "at most " + std::to_string(kMaxBatch) + " addresses"));
