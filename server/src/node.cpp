@@ -92,7 +92,7 @@ struct Node::Impl final : transport::Handler, txn::TransportSink {
         messages(messagingOptions(), stack, registrar),
         publisher(publishOptions(cfg), state.publications()),
         notifier(notifyOptions(), stack, state.subscriptions(), publisher),
-        timer(io, [this](Clock::time_point now) { onTimer(now); }, logger("sip")),
+        timer(io, [this](Clock::time_point now) { onTimer(now); }, logger("sip"), /*lazy=*/true),
         signals(io),
         drainTimer(io) {
     stack.registerMethod(registrar.registration());

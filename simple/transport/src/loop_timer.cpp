@@ -14,19 +14,20 @@ namespace parley::transport {
 // Shared with the pending wait's handler, so a completion that arrives after
 // the LoopTimer is gone still finds live memory (and a null onDue).
 struct LoopTimer::State {
-  State(boost::asio::io_context& io, OnDue cb, std::shared_ptr<spdlog::logger> lg)
-      : timer(io), onDue(std::move(cb)), log(std::move(lg)) {}
+  State(boost::asio::io_context& io, OnDue cb, std::shared_ptr<spdlog::logger> lg, bool l)
+      : timer(io), onDue(std::move(cb)), log(std::move(lg)), lazy(l) {}
   boost::asio::steady_timer timer;
   OnDue onDue;
   std::shared_ptr<spdlog::logger> log;
+  bool lazy;
   std::optional<Clock::time_point> armed;
   // Bumped on every (re)schedule: a wait that already completed but whose
   // handler has not run yet cannot be cancelled, so its handler checks this.
   std::uint64_t generation = 0;
 };
 
-LoopTimer::LoopTimer(boost::asio::io_context& io, OnDue onDue, std::shared_ptr<spdlog::logger> log)
-    : state_(std::make_shared<State>(io, std::move(onDue), std::move(log))) {}
+LoopTimer::LoopTimer(boost::asio::io_context& io, OnDue onDue, std::shared_ptr<spdlog::logger> log, bool lazy)
+    : state_(std::make_shared<State>(io, std::move(onDue), std::move(log), lazy)) {}
 
 LoopTimer::~LoopTimer() {
   state_->onDue = nullptr;
@@ -37,6 +38,7 @@ LoopTimer::~LoopTimer() {
 void LoopTimer::schedule(std::optional<Clock::time_point> deadline) {
   State& s = *state_;
   if (deadline == s.armed) return;
+  if (s.lazy && deadline && s.armed && *deadline > *s.armed) return;  // the earlier wake stays
   ++s.generation;
   s.armed = deadline;
   if (!deadline) {

@@ -60,6 +60,29 @@ TEST_F(LoopTimerTest, SchedulingTheArmedDeadlineAgainFiresOnce) {
   EXPECT_EQ(fired_.size(), 1U);
 }
 
+TEST(LoopTimer, ALazyTimerKeepsTheEarlierWakeWhenTheDeadlineMovesLater) {
+  asio::io_context io;
+  std::vector<Clock::time_point> fired;
+  LoopTimer timer(io, [&](Clock::time_point now) { fired.push_back(now); }, nullptr, true);
+  const auto due = Clock::now() - 1ms;
+  timer.schedule(due);
+  timer.schedule(Clock::now() + 1h);  // later: no re-arm, the wake at `due` stays
+  EXPECT_EQ(timer.deadline(), due);
+  ASSERT_TRUE(runUntil(io, [&] { return !fired.empty(); }));
+  EXPECT_EQ(fired.size(), 1U);
+  // Earlier still re-arms.
+  timer.schedule(Clock::now() + 1h);
+  const auto sooner = Clock::now() - 1ms;
+  timer.schedule(sooner);
+  EXPECT_EQ(timer.deadline(), sooner);
+  ASSERT_TRUE(runUntil(io, [&] { return fired.size() == 2; }));
+  // Disarming cancels, lazy or not.
+  timer.schedule(Clock::now() - 1ms);
+  timer.schedule(std::nullopt);
+  runFor(io, 20ms);
+  EXPECT_EQ(fired.size(), 2U);
+}
+
 TEST(LoopTimer, CallbackMayScheduleTheNextDeadline) {
   asio::io_context io;
   int calls = 0;

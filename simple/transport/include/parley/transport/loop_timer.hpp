@@ -30,7 +30,14 @@ class LoopTimer {
   /// logged to `log` if given).
   using OnDue = std::function<void(Clock::time_point now)>;
 
-  LoopTimer(boost::asio::io_context& io, OnDue onDue, std::shared_ptr<spdlog::logger> log = nullptr);
+  /// `lazy`: a deadline later than the one armed keeps the armed wait, so
+  /// onDue may run before anything is due (it then schedules the next
+  /// deadline, as always). Re-arming costs a system call (timerfd_settime):
+  /// under load the earliest deadline moves later with nearly every answered
+  /// transaction, which a lazy timer turns into one early wake per armed
+  /// deadline (docs/performance.md, "Timer re-arms").
+  LoopTimer(boost::asio::io_context& io, OnDue onDue, std::shared_ptr<spdlog::logger> log = nullptr,
+            bool lazy = false);
   /// Cancels the wait; onDue is never called after destruction.
   ~LoopTimer();
   LoopTimer(const LoopTimer&) = delete;
@@ -38,7 +45,8 @@ class LoopTimer {
 
   /// Arms the timer for `deadline` (earlier or later than the current one;
   /// a deadline in the past fires on the next loop turn), or disarms it with
-  /// std::nullopt. Scheduling the deadline already armed is a no-op.
+  /// std::nullopt. Scheduling the deadline already armed is a no-op; so is a
+  /// later one on a lazy timer.
   void schedule(std::optional<Clock::time_point> deadline);
 
   /// The deadline currently armed, if any.
