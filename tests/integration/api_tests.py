@@ -264,6 +264,12 @@ def http_api_stream(work: Path, args) -> None:
               and j["watchers"][0]["event"] == "presence" and j["watchers"][0]["expires"], f"watchers: {j}")
         w.close()
 
+        time.sleep(1.0)  # rates are taken over at least a second
+        st = _json(_get(port, "/api/v1/stats")[2])
+        check(st["presence"]["publications"]["changed"] == 4 and st["sip"]["requests"] >= 4
+              and st["stream"]["messages"] >= 10 and st["rates_per_s"]["window_s"] >= 1.0
+              and st["rates_per_s"]["publications"] > 0, f"stats: {st}")
+
         # The closed clients are gone once the server has read their end.
         deadline = time.monotonic() + 3
         while True:

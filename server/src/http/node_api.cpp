@@ -1,6 +1,7 @@
 #include "node_api.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <sstream>
 
 #include <boost/asio/io_context.hpp>
@@ -125,27 +126,69 @@ ApiPorts NodeApi::ports() {
   };
   p.hello = [this]() { return json{{"node", parts_.cfg.node.id}, {"version", PARLEY_VERSION}}; };
   p.defer = [this](std::function<void()> fn) { boost::asio::post(io_, std::move(fn)); };
-  p.stats = [this]() {
-    const auto& n = parts_.notifier.stats();
-    json s;
-    s["node"] = parts_.cfg.node.id;
-    s["version"] = PARLEY_VERSION;
-    s["uptime_s"] = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_).count();
-    s["sip"] = {{"transactions_in_flight", parts_.stack.inFlight()},
-                {"malformed_answered", parts_.stack.stats().malformedAnswered},
-                {"malformed_dropped", parts_.stack.stats().malformedDropped}};
-    s["presence"] = {{"subscriptions", parts_.notifier.watches()}, {"notifies", n.notifies},
-                     {"notify_failures", n.notifyFailures}, {"coalesced", n.coalesced},
-                     {"created", n.created}, {"expired", n.expired}, {"resumed", n.resumed}};
-    s["storage"] = {{"backend", parts_.storage.redis() ? "redis" : "memory"},
-                    {"up", parts_.storage.up()},
-                    {"latency_ms", parts_.storage.latencyMs()}};
-    s["xmpp"] = parts_.component != nullptr ? json{{"enabled", true}, {"link", linkName(parts_.component->state())}}
-                                            : json{{"enabled", false}};
-    return s;
-  };
+  p.stats = [this]() { return stats(); };
   p.metrics = [this]() { return metrics(); };
   return p;
+}
+
+NodeApi::Totals NodeApi::totals() const {
+  Totals t;
+  t.at = std::chrono::steady_clock::now();
+  for (auto n : parts_.stack.stats().requestsByMethod) t.sipRequests += n;
+  t.notifies = parts_.notifier.stats().notifies;
+  const auto& pub = parts_.publisher.stats();
+  t.publications = pub.changed + pub.refreshed + pub.removed;
+  if (parts_.bridge != nullptr) {
+    const auto& b = parts_.bridge->stats();
+    t.bridged = b.presenceIn + b.presenceOut + b.messagesToSip + b.messagesToXmpp;
+  }
+  t.streamed = api_->hub().stats().messages;
+  return t;
+}
+
+json NodeApi::stats() {
+  // Rates over the time since the previous read at least a second ago (since start at first).
+  const Totals now = totals();
+  if (now.at - rateBase_.at >= std::chrono::seconds(1)) {
+    const double dt = std::chrono::duration<double>(now.at - rateBase_.at).count();
+    auto per = [dt](std::uint64_t a, std::uint64_t b) { return std::round(static_cast<double>(a - b) / dt * 10) / 10; };
+    rates_ = {{"sip_requests", per(now.sipRequests, rateBase_.sipRequests)},
+              {"notifies", per(now.notifies, rateBase_.notifies)},
+              {"publications", per(now.publications, rateBase_.publications)},
+              {"bridge_translations", per(now.bridged, rateBase_.bridged)},
+              {"stream_messages", per(now.streamed, rateBase_.streamed)},
+              {"window_s", std::round(dt * 10) / 10}};
+    rateBase_ = now;
+  }
+  const auto& n = parts_.notifier.stats();
+  const auto& pub = parts_.publisher.stats();
+  json s;
+  s["node"] = parts_.cfg.node.id;
+  s["version"] = PARLEY_VERSION;
+  s["uptime_s"] = std::chrono::duration_cast<std::chrono::seconds>(now.at - started_).count();
+  s["rates_per_s"] = rates_;
+  s["sip"] = {{"requests", now.sipRequests},
+              {"transactions_in_flight", parts_.stack.inFlight()},
+              {"malformed_answered", parts_.stack.stats().malformedAnswered},
+              {"malformed_dropped", parts_.stack.stats().malformedDropped}};
+  s["presence"] = {{"subscriptions", parts_.notifier.watches()}, {"notifies", n.notifies},
+                   {"notify_failures", n.notifyFailures}, {"coalesced", n.coalesced},
+                   {"created", n.created}, {"expired", n.expired}, {"resumed", n.resumed},
+                   {"publications", {{"changed", pub.changed}, {"refreshed", pub.refreshed}, {"removed", pub.removed}}}};
+  s["storage"] = {{"backend", parts_.storage.redis() ? "redis" : "memory"},
+                  {"up", parts_.storage.up()},
+                  {"latency_ms", parts_.storage.latencyMs()}};
+  s["xmpp"] = parts_.component != nullptr ? json{{"enabled", true}, {"link", linkName(parts_.component->state())}}
+                                          : json{{"enabled", false}};
+  if (parts_.bridge != nullptr) {
+    const auto& b = parts_.bridge->stats();
+    s["bridge"] = {{"presence_to_xmpp", b.presenceOut}, {"presence_from_xmpp", b.presenceIn},
+                   {"messages_to_xmpp", b.messagesToXmpp}, {"messages_to_sip", b.messagesToSip},
+                   {"delivery_errors", b.messageErrors}, {"refused", b.refused}};
+  }
+  const auto& hub = api_->hub();
+  s["stream"] = {{"clients", hub.clients()}, {"messages", hub.stats().messages}, {"dropped", hub.stats().dropped}};
+  return s;
 }
 
 // Prometheus text exposition 0.0.4: one HELP and TYPE per family, then its samples.

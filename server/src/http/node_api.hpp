@@ -51,9 +51,19 @@ class NodeApi {
  private:
   ApiPorts ports();
   [[nodiscard]] std::string metrics() const;
+  /// GET /api/v1/stats: counts, link states and rates.
+  nlohmann::json stats();
+  /// The counters the stats' rates are made of, at one moment.
+  struct Totals {
+    std::chrono::steady_clock::time_point at{};
+    std::uint64_t sipRequests = 0, notifies = 0, publications = 0, bridged = 0, streamed = 0;
+  };
+  [[nodiscard]] Totals totals() const;
   boost::asio::io_context& io_;
   NodeParts parts_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  Totals rateBase_{started_};  // the last read the rates were taken against
+  nlohmann::json rates_ = nlohmann::json::object();
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::unique_ptr<Api> api_;
   std::unique_ptr<Server> server_;
