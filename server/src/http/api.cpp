@@ -145,7 +145,8 @@ Api::Api(const config::HttpConfig& config, ApiPorts ports, std::function<Clock::
             readPresence(address, [done = std::move(done)](int, json j) { done(std::move(j)); });
           },
           [this] { return ports_.hello ? ports_.hello() : json::object(); },
-          ports_.defer}) {}
+          ports_.defer,
+          clock_}) {}
 
 std::optional<std::string> Api::resolve(std::string_view address) const {
   if (address.starts_with("xmpp:")) return ports_.xmppAddress ? ports_.xmppAddress(address) : std::nullopt;

@@ -42,7 +42,9 @@ std::shared_ptr<const std::string> StreamHub::frame(Format format, std::string_v
 StreamHandlers StreamHub::open(std::shared_ptr<StreamPeer> peer, Format format, const std::vector<std::string>& addresses,
                                bool all) {
   const ClientId id = nextId_++;
-  clients_.emplace(id, Client{std::move(peer), format, {}, all});
+  Client client{std::move(peer), format, {}, all};
+  client.refilled = ports_.clock ? ports_.clock() : std::chrono::steady_clock::now();
+  clients_.emplace(id, std::move(client));
   if (all) all_.insert(id);
   ++stats_.opened;
   std::weak_ptr<bool> alive = alive_;
@@ -83,6 +85,18 @@ bool StreamHub::sendTo(ClientId id, std::string_view event, const json& payload)
 }
 
 void StreamHub::onMessage(ClientId id, std::string_view text) {
+  auto it = clients_.find(id);
+  if (it == clients_.end()) return;
+  Client& c = it->second;
+  const auto now = ports_.clock ? ports_.clock() : std::chrono::steady_clock::now();
+  c.budget = std::min(kMessagesPerSecond,
+                      c.budget + std::chrono::duration<double>(now - c.refilled).count() * kMessagesPerSecond);
+  c.refilled = now;
+  if (c.budget < 1) {
+    sendTo(id, "error", errorJson("rate_limited", "too many messages; at most 10 a second"));
+    return;
+  }
+  c.budget -= 1;
   auto bad = [&](std::string_view why) { sendTo(id, "error", errorJson("bad_request", why)); };
   const json msg = json::parse(text, nullptr, false);
   if (msg.is_discarded() || !msg.is_object()) return bad("a message is a JSON object");

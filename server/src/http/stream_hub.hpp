@@ -9,6 +9,7 @@
 // dropped by its peer (the queue bound), never waited for.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -40,6 +41,8 @@ class StreamHub {
     /// turn of the loop: the request that made the change is answered first,
     /// and SIP traffic is served between chunks. Unset: all at once (tests).
     std::function<void(std::function<void()>)> defer;
+    /// The clock of the per-client message budget (unset: steady_clock).
+    std::function<std::chrono::steady_clock::time_point()> clock;
   };
 
   struct Stats {
@@ -51,6 +54,9 @@ class StreamHub {
 
   static constexpr std::size_t kMaxWatched = 1000;  ///< addresses one client may watch
   static constexpr std::size_t kChunk = 128;         ///< clients written to per turn of the loop
+  /// Messages one client may send per second (a bucket of as many): each
+  /// watch can cost up to kMaxWatched reads. Past it: an error, nothing done.
+  static constexpr double kMessagesPerSecond = 10;
 
   explicit StreamHub(Ports ports);
   ~StreamHub();
@@ -76,6 +82,8 @@ class StreamHub {
     Format format;
     std::unordered_set<std::string> watched;
     bool all = false;
+    double budget = kMessagesPerSecond;
+    std::chrono::steady_clock::time_point refilled{};
   };
 
   void onMessage(ClientId id, std::string_view text);

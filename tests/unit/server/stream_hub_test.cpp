@@ -56,7 +56,8 @@ class StreamHubTest : public ::testing::Test {
               pending.emplace_back(address, std::move(done));
             },
             [] { return json{{"node", "n1"}, {"version", "0.1.0"}}; },
-            {}}) {}
+            {},
+            [this] { return now; }}) {}
 
   /// Answers the oldest read with `show`.
   void answer(const std::string& show) {
@@ -74,6 +75,7 @@ class StreamHubTest : public ::testing::Test {
 
   std::vector<std::string> reads;
   std::deque<std::pair<std::string, std::function<void(json)>>> pending;
+  std::chrono::steady_clock::time_point now{};
   StreamHub hub_;
 };
 
@@ -169,6 +171,19 @@ TEST_F(StreamHubTest, BadMessagesGetAnErrorAndTheClientStays) {
   EXPECT_EQ(hub_.clients(), 1u);
 }
 
+TEST_F(StreamHubTest, AClientSendsAtMostTenMessagesASecond) {
+  auto peer = open({});
+  peer->take();
+  for (int i = 0; i < 12; ++i) peer->handlers.onMessage(R"({"op":"unwatch","addresses":["a@example.com"]})");
+  auto got = peer->take();
+  ASSERT_EQ(got.size(), 2u);  // the ten within the budget answer nothing; two errors
+  EXPECT_EQ(got[0]["error"]["code"], "rate_limited");
+  now += std::chrono::milliseconds(300);  // three more
+  for (int i = 0; i < 4; ++i) peer->handlers.onMessage(R"({"op":"unwatch","addresses":["a@example.com"]})");
+  EXPECT_EQ(peer->take().size(), 1u);
+  EXPECT_EQ(hub_.clients(), 1u);  // limited, not dropped
+}
+
 TEST_F(StreamHubTest, AtMostKMaxWatchedAddressesPerClient) {
   auto peer = open({});
   json addresses = json::array();
@@ -214,7 +229,8 @@ TEST(StreamHubDeferred, AChangeGoesOutInChunksInLaterTurns) {
       [](std::string_view a) -> std::optional<std::string> { return "sip:" + std::string(a); },
       [&](const std::string&, std::function<void(json)> done) { reads.push_back(std::move(done)); },
       [] { return json::object(); },
-      [&](std::function<void()> fn) { later.push_back(std::move(fn)); }});
+      [&](std::function<void()> fn) { later.push_back(std::move(fn)); },
+      {}});
   std::vector<std::shared_ptr<FakePeer>> peers;
   for (std::size_t i = 0; i < 2 * StreamHub::kChunk + 5; ++i) {
     peers.push_back(std::make_shared<FakePeer>());
