@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "host_util.hpp"
+#include "listen_list.hpp"
 #include "tables.hpp"
 #include "text_util.hpp"
 
@@ -41,40 +42,6 @@ tl::expected<HttpListenAddress, std::string> parseListen(std::string_view text) 
   return HttpListenAddress{std::move(split->host), *port, split->ipv6, std::string(text)};
 }
 
-void readListen(TableReader& reader, std::vector<HttpListenAddress>& out) {
-  auto list = reader.stringArray("listen");
-  if (!list) return;
-  if (list->value.empty()) {
-    reader.fail(*list, "must list at least one address");
-    return;
-  }
-  if (list->value.size() > kMaxListen) {
-    reader.fail(*list, "lists " + std::to_string(list->value.size()) + " addresses; at most " +
-                           std::to_string(kMaxListen) + " are allowed");
-    return;
-  }
-  std::vector<HttpListenAddress> addresses;
-  bool ok = true;
-  for (const StringField& item : list->value) {
-    auto address = parseListen(item.value);
-    if (!address) {
-      reader.fail(item, std::move(address.error()));
-      ok = false;
-      continue;
-    }
-    // Hosts are canonical, so "[::1]:8080" and "[0::1]:8080" are the same socket.
-    const auto same = [&](const HttpListenAddress& other) {
-      return other.host == address->host && other.port == address->port;
-    };
-    if (std::any_of(addresses.begin(), addresses.end(), same)) {
-      reader.fail(item, "duplicate listen address " + quote(item.value));
-      ok = false;
-      continue;
-    }
-    addresses.push_back(std::move(*address));
-  }
-  if (ok) out = std::move(addresses);
-}
 
 // Token names appear in logs and metrics in place of the token, so they are kept to a safe
 // alphabet (the same as node ids).
@@ -335,7 +302,9 @@ void readHttpTable(const toml::table* table, ErrorList& errors, HttpConfig& out)
                      errors);
 
   if (const auto enabled = reader.boolean("enabled")) out.enabled = enabled->value;
-  readListen(reader, out.listen);
+  readListenList(reader, kMaxListen, parseListen,
+                 [](const HttpListenAddress& a, const HttpListenAddress& b) { return a.host == b.host && a.port == b.port; },
+                 out.listen);
   readTokens(table, reader, errors, out.tokens);
   if (const auto anonymous = reader.boolean("allow_anonymous_read")) {
     out.allowAnonymousRead = anonymous->value;

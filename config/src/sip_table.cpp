@@ -1,9 +1,11 @@
 // [sip]: served domains, listening sockets and input caps.
 #include <algorithm>
+#include <limits>
 #include <optional>
 
 #include "tables.hpp"
 #include "host_util.hpp"
+#include "listen_list.hpp"
 #include "text_util.hpp"
 
 namespace parley::config::detail {
@@ -37,36 +39,6 @@ void readDomains(TableReader& reader, std::vector<std::string>& out) {
   if (ok) out = std::move(domains);
 }
 
-void readListen(TableReader& reader, std::vector<ListenAddress>& out) {
-  auto list = reader.stringArray("listen");
-  if (!list) return;
-  if (list->value.empty()) {
-    reader.fail(*list, "must list at least one address");
-    return;
-  }
-  std::vector<ListenAddress> addresses;
-  bool ok = true;
-  for (const StringField& item : list->value) {
-    auto address = parseListenAddress(item.value);
-    if (!address) {
-      reader.fail(item, std::move(address.error()));
-      ok = false;
-      continue;
-    }
-    // Hosts are canonical, so "udp:[::1]:5060" and "UDP:[0::1]:5060" are the same socket.
-    const auto same = [&](const ListenAddress& other) {
-      return other.transport == address->transport && other.host == address->host &&
-             other.port == address->port;
-    };
-    if (std::any_of(addresses.begin(), addresses.end(), same)) {
-      reader.fail(item, "duplicate listen address " + quote(item.value));
-      ok = false;
-      continue;
-    }
-    addresses.push_back(std::move(*address));
-  }
-  if (ok) out = std::move(addresses);
-}
 
 }  // namespace
 
@@ -76,7 +48,11 @@ void readSipTable(const toml::table* table, ErrorList& errors, SipConfig& out) {
                       "max_tcp_connections", "max_headers", "max_line_bytes", "max_transactions"},
                      errors);
   readDomains(reader, out.domains);
-  readListen(reader, out.listen);
+  readListenList(reader, std::numeric_limits<std::size_t>::max(), parseListenAddress,
+                 [](const ListenAddress& a, const ListenAddress& b) {
+                   return a.transport == b.transport && a.host == b.host && a.port == b.port;
+                 },
+                 out.listen);
   reader.read("max_message_bytes", 1024, 1048576, out.maxMessageBytes);
   reader.read("tcp_idle_timeout", 1, 86400, out.tcpIdleTimeout);
   reader.read("max_tcp_connections", 1, 1000000, out.maxTcpConnections);
