@@ -75,11 +75,14 @@ void StreamHub::close(ClientId id) {
 bool StreamHub::sendTo(ClientId id, std::string_view event, const json& payload) {
   auto it = clients_.find(id);
   if (it == clients_.end()) return false;
+  return push(id, it->second.peer, frame(it->second.format, event, payload));
+}
+
+bool StreamHub::push(ClientId id, std::shared_ptr<StreamPeer> peer, std::shared_ptr<const std::string> message) {
   ++stats_.messages;
-  // A refused message means the peer dropped the client; its close comes back through onClose.
-  auto peer = it->second.peer;
-  if (peer->send(frame(it->second.format, event, payload))) return true;
-  ++stats_.dropped;
+  // `peer` is a copy: closing the client may drop the hub's own reference mid-call.
+  if (peer->send(std::move(message))) return true;
+  ++stats_.dropped;  // the peer refused: it dropped the client (queue full)
   close(id);
   return false;
 }
@@ -217,12 +220,7 @@ void StreamHub::deliver(std::shared_ptr<Delivery> d) {
     if (c == clients_.end()) continue;
     auto& message = d->framed[static_cast<std::size_t>(c->second.format)];
     if (!message) message = frame(c->second.format, "presence", d->presence);
-    ++stats_.messages;
-    auto peer = c->second.peer;
-    if (!peer->send(message)) {
-      ++stats_.dropped;
-      close(id);
-    }
+    push(id, c->second.peer, message);
   }
   if (d->next < d->targets.size()) {
     std::weak_ptr<bool> alive = alive_;

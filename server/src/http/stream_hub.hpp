@@ -96,6 +96,8 @@ class StreamHub {
   void deliver(std::shared_ptr<Delivery> d);
   /// Queues `json` to one client as `event`; false when the client is gone.
   bool sendTo(ClientId id, std::string_view event, const nlohmann::json& json);
+  /// Queues a framed message to a client's peer; a refusal closes the client (false).
+  bool push(ClientId id, std::shared_ptr<StreamPeer> peer, std::shared_ptr<const std::string> message);
   [[nodiscard]] static std::shared_ptr<const std::string> frame(Format format, std::string_view event,
                                                                 const nlohmann::json& json);
 
