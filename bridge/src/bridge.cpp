@@ -24,6 +24,15 @@ constexpr std::string_view kAcceptText = "text/plain, message/cpim, text/html";
 
 // "sip:user@host" (the storage key form of sip::addressOfRecord: user
 // %-decoded, host lower-case) split into its parts; nullopt for anything else.
+/// An XMPP contact's stored resources as the PIDF document of `entity`.
+pidf::PresenceDocument contactDocument(std::string_view entity, const std::vector<storage::ContactResource>& known) {
+  std::vector<std::pair<std::string, XmppPresence>> resources;
+  resources.reserve(known.size());
+  for (const auto& r : known)
+    resources.emplace_back(r.resource, XmppPresence{r.available, r.show, r.status, r.lang, r.priority});
+  return toPidf(entity, resources);
+}
+
 std::optional<SipAddress> splitAor(std::string_view aor) {
   if (!aor.starts_with("sip:")) return std::nullopt;
   aor.remove_prefix(4);
@@ -250,10 +259,7 @@ void Bridge::contactPresence(const std::string& address, DocumentDone done) cons
   const std::string bare = address.starts_with("xmpp:") ? address.substr(5) : address;
   contacts_.lookup(bare, options_.wallClock(), [address, done = std::move(done)](auto known) {
     if (!known) return done(tl::unexpected(known.error()));
-    std::vector<std::pair<std::string, XmppPresence>> resources;
-    for (const auto& r : *known)
-      resources.emplace_back(r.resource, XmppPresence{r.available, r.show, r.status, r.lang, r.priority});
-    done(toPidf(address, resources));
+    done(contactDocument(address, *known));
   });
 }
 
@@ -598,11 +604,8 @@ void Bridge::state(std::string_view watcherView, std::string_view aor, std::func
                    contacts_.lookup(contact, options_.wallClock(), [entity, done = std::move(done)](auto known) {
                      // No available resource (offline, or not heard of yet): the
                      // closed document, never an empty body that reads as "unknown".
-                     std::vector<std::pair<std::string, XmppPresence>> resources;
-                     if (known)
-                       for (const auto& r : *known)
-                         resources.emplace_back(r.resource, XmppPresence{r.available, r.show, r.status, r.lang, r.priority});
-                     done(State{Authorization::Active, pidf::serializePidf(toPidf(entity, resources))});
+                     const std::vector<storage::ContactResource> none;
+                     done(State{Authorization::Active, pidf::serializePidf(contactDocument(entity, known ? *known : none))});
                    });
                  });
 }
