@@ -100,10 +100,9 @@ void RedisSubscriptionStore::update(const std::string& id, WallTime now, Change 
     // The record as this store left it: its CSeq is the one in use, not the stored ceiling.
     std::optional<Subscription> view;
     if (auto core = weak.lock(); core && current != nullptr) {
-      auto lease = core->leases.find(id);
-      if (lease != core->leases.end() && lease->second.ceiling == current->localCSeq) {
+      if (const auto used = core->cseqInUse(id, current->localCSeq)) {
         view = *current;
-        view->localCSeq = lease->second.used;
+        view->localCSeq = *used;
         current = &*view;
       }
     }
@@ -192,11 +191,8 @@ void RedisSubscriptionStore::get(const std::string& id, WallTime now, Maybe done
     if (!r) return done(tl::unexpected(std::move(r.error())));
     if (r->empty() || r->front().expires <= now) return done(std::optional<Subscription>());
     // Our own record: the CSeq in use rather than the leased ceiling.
-    if (auto core = weak.lock()) {
-      auto lease = core->leases.find(id);
-      if (lease != core->leases.end() && lease->second.ceiling == r->front().localCSeq)
-        r->front().localCSeq = lease->second.used;
-    }
+    if (auto core = weak.lock())
+      if (const auto used = core->cseqInUse(id, r->front().localCSeq)) r->front().localCSeq = *used;
     done(std::optional<Subscription>(std::move(r->front())));
   });
 }

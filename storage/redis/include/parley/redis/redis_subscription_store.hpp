@@ -35,6 +35,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -81,6 +82,13 @@ class RedisSubscriptionStore final : public storage::SubscriptionStore {
       std::uint32_t used = 0, ceiling = 0;
     };
     std::unordered_map<std::string, Lease> leases;
+    /// The CSeq in use for a record whose stored localCSeq is `stored`, when
+    /// that is this store's leased ceiling; nullopt otherwise.
+    [[nodiscard]] std::optional<std::uint32_t> cseqInUse(const std::string& id, std::uint32_t stored) const {
+      const auto lease = leases.find(id);
+      if (lease == leases.end() || lease->second.ceiling != stored) return std::nullopt;
+      return lease->second.used;
+    }
   };
   /// A NOTIFY's update within the lease: true when answered without Redis.
   bool updateWithinLease(const std::string& id, storage::WallTime now, const Change& change, Found& done);
