@@ -235,26 +235,26 @@ std::vector<std::pair<std::string, std::string>> Api::corsHeaders(const Request&
 
 tl::expected<std::string, Response> Api::authorize(const Request& request, Scope scope,
                                                    std::optional<std::string_view> queryToken) const {
-  std::string fromQuery;
-  auto auth = request.header("Authorization");
-  if (auth.empty() && queryToken) {
-    fromQuery = "Bearer " + std::string(*queryToken);
-    auth = fromQuery;
+  // The token presented: from "Authorization: Bearer <token>" ("" when not a bearer
+  // credential), else from the query; nullopt when the request carries none.
+  std::optional<std::string_view> presented;
+  if (const auto auth = request.header("Authorization"); !auth.empty()) {
+    constexpr std::string_view kBearer = "Bearer ";
+    const bool bearer = auth.size() > kBearer.size() && iequals(auth.substr(0, kBearer.size()), kBearer);
+    presented = bearer ? auth.substr(kBearer.size()) : std::string_view{};
+  } else {
+    presented = queryToken;
   }
-  if (auth.empty()) {
+  if (!presented) {
     if (scope == Scope::Read && config_.allowAnonymousRead) return std::string();
     auto r = errorResponse(401, "unauthorized", "a bearer token is required");
     r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"parley\"");
     return tl::unexpected(std::move(r));
   }
-  constexpr std::string_view kBearer = "Bearer ";
-  const bool bearer = auth.size() > kBearer.size() && iequals(auth.substr(0, kBearer.size()), kBearer);
   const config::HttpToken* found = nullptr;
-  if (bearer) {
-    const auto presented = auth.substr(kBearer.size());
+  if (!presented->empty())
     for (const auto& t : config_.tokens)
-      if (sameSecret(t.token, presented)) found = &t;
-  }
+      if (sameSecret(t.token, *presented)) found = &t;
   if (found == nullptr) {
     auto r = errorResponse(401, "unauthorized", "unknown token");
     r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"parley\", error=\"invalid_token\"");
