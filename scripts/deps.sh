@@ -22,6 +22,7 @@ PARLEY_BUILD_DEPS=(
   libxerces-c-dev
   libhiredis-dev
   libgloox-dev
+  libjemalloc-dev  # parleyd's allocator (server/src/allocator.cpp)
   nlohmann-json3-dev
 )
 

@@ -33,7 +33,7 @@ int run(const std::string& path) {
   }
   parley::server::initLogging({cfg->node.logLevel, cfg->node.logFormat});
   auto log = parley::server::logger("node");
-  log->info("node.starting node={} version={} config={}", cfg->node.id, PARLEY_VERSION, path);
+  log->info("node.starting node={} version={} allocator={} config={}", cfg->node.id, PARLEY_VERSION, PARLEY_ALLOCATOR, path);
   int code = 0;
   {
     parley::server::Node node(std::move(*cfg));
