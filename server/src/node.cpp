@@ -77,6 +77,12 @@ transport::Limits transportLimits(const config::Config& cfg) {
   l.tcpIdleTimeout = cfg.sip.tcpIdleTimeout;
   return l;
 }
+
+// The SIP stack's deadlines are served in 5 ms slots (transport::LoopTimer, granularity):
+// SIP's timers are T1 = 500 ms and longer, so 5 ms late changes nothing on the wire, and under
+// load it turns one wake and two timerfd_settime calls per transaction deadline into at most 200
+// wakes a second (docs/performance.md, "Timer re-arms").
+constexpr std::chrono::milliseconds kTimerSlot{5};
 }  // namespace
 
 // The glue between the transport edge and the pure stack: bytes up, bytes down,
@@ -92,7 +98,7 @@ struct Node::Impl final : transport::Handler, txn::TransportSink {
         messages(messagingOptions(), stack, registrar),
         publisher(publishOptions(cfg), state.publications()),
         notifier(notifyOptions(), stack, state.subscriptions(), publisher),
-        timer(io, [this](Clock::time_point now) { onTimer(now); }, logger("sip"), /*lazy=*/true),
+        timer(io, [this](Clock::time_point now) { onTimer(now); }, logger("sip"), /*lazy=*/true, kTimerSlot),
         signals(io),
         drainTimer(io) {
     stack.registerMethod(registrar.registration());

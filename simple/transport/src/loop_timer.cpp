@@ -2,6 +2,7 @@
 // structure reports next.
 #include "parley/transport/loop_timer.hpp"
 
+#include <algorithm>
 #include <exception>
 #include <utility>
 
@@ -14,20 +15,24 @@ namespace parley::transport {
 // Shared with the pending wait's handler, so a completion that arrives after
 // the LoopTimer is gone still finds live memory (and a null onDue).
 struct LoopTimer::State {
-  State(boost::asio::io_context& io, OnDue cb, std::shared_ptr<spdlog::logger> lg, bool l)
-      : timer(io), onDue(std::move(cb)), log(std::move(lg)), lazy(l) {}
+  State(boost::asio::io_context& io, OnDue cb, std::shared_ptr<spdlog::logger> lg, bool l,
+        Clock::duration g)
+      : timer(io), onDue(std::move(cb)), log(std::move(lg)), lazy(l), granularity(g) {}
   boost::asio::steady_timer timer;
   OnDue onDue;
   std::shared_ptr<spdlog::logger> log;
   bool lazy;
+  Clock::duration granularity;  // 0: exact
   std::optional<Clock::time_point> armed;
   // Bumped on every (re)schedule: a wait that already completed but whose
   // handler has not run yet cannot be cancelled, so its handler checks this.
   std::uint64_t generation = 0;
 };
 
-LoopTimer::LoopTimer(boost::asio::io_context& io, OnDue onDue, std::shared_ptr<spdlog::logger> log, bool lazy)
-    : state_(std::make_shared<State>(io, std::move(onDue), std::move(log), lazy)) {}
+LoopTimer::LoopTimer(boost::asio::io_context& io, OnDue onDue, std::shared_ptr<spdlog::logger> log, bool lazy,
+                     std::chrono::milliseconds granularity)
+    : state_(std::make_shared<State>(io, std::move(onDue), std::move(log), lazy,
+                                     std::max(granularity, std::chrono::milliseconds{0}))) {}
 
 LoopTimer::~LoopTimer() {
   state_->onDue = nullptr;
@@ -37,6 +42,12 @@ LoopTimer::~LoopTimer() {
 
 void LoopTimer::schedule(std::optional<Clock::time_point> deadline) {
   State& s = *state_;
+  if (deadline && s.granularity.count() > 0) {  // up to the end of its slot: never early
+    const auto g = s.granularity.count();
+    const auto t = deadline->time_since_epoch().count();
+    const auto slotEnd = t >= 0 ? (t + g - 1) / g * g : t / g * g;
+    deadline = Clock::time_point(Clock::duration(slotEnd));
+  }
   if (deadline == s.armed) return;
   if (s.lazy && deadline && s.armed && *deadline > *s.armed) return;  // the earlier wake stays
   ++s.generation;

@@ -83,6 +83,26 @@ TEST(LoopTimer, ALazyTimerKeepsTheEarlierWakeWhenTheDeadlineMovesLater) {
   EXPECT_EQ(fired.size(), 2U);
 }
 
+TEST(LoopTimer, DeadlinesInOneSlotShareOneWakeThatIsNeverEarly) {
+  asio::io_context io;
+  std::vector<Clock::time_point> fired;
+  LoopTimer timer(io, [&](Clock::time_point now) { fired.push_back(now); }, nullptr, true, 50ms);
+  // A slot boundary well ahead, then deadlines inside the slot before it.
+  const auto base = Clock::now() + 200ms;
+  const auto slotEnd = Clock::time_point(
+      (base.time_since_epoch() + 50ms - Clock::duration(1)) / Clock::duration(50ms) * Clock::duration(50ms));
+  timer.schedule(slotEnd - 30ms);
+  EXPECT_EQ(timer.deadline(), slotEnd);  // rounded up to the end of its slot
+  timer.schedule(slotEnd - 10ms);        // same slot: nothing changes
+  timer.schedule(slotEnd);               // the boundary itself stays
+  EXPECT_EQ(timer.deadline(), slotEnd);
+  timer.schedule(slotEnd + 1ms);         // the next slot, later: a lazy timer keeps its wake
+  EXPECT_EQ(timer.deadline(), slotEnd);
+  ASSERT_TRUE(runUntil(io, [&] { return !fired.empty(); }));
+  EXPECT_EQ(fired.size(), 1U);
+  EXPECT_GE(fired.front(), slotEnd);  // never before any deadline of the slot
+}
+
 TEST(LoopTimer, CallbackMayScheduleTheNextDeadline) {
   asio::io_context io;
   int calls = 0;

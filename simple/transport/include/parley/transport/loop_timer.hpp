@@ -36,8 +36,14 @@ class LoopTimer {
   /// under load the earliest deadline moves later with nearly every answered
   /// transaction, which a lazy timer turns into one early wake per armed
   /// deadline (docs/performance.md, "Timer re-arms").
+  ///
+  /// `granularity` (0: exact): every deadline is rounded up to a multiple of it, so deadlines
+  /// that fall in one slot share one wake. With thousands of transactions a second, each with
+  /// its own retransmit and linger deadlines, a lazy timer alone still woke (and re-armed) once
+  /// per distinct deadline; slots bound that to 1/granularity wakes a second. onDue then runs
+  /// up to `granularity` late, never early.
   LoopTimer(boost::asio::io_context& io, OnDue onDue, std::shared_ptr<spdlog::logger> log = nullptr,
-            bool lazy = false);
+            bool lazy = false, std::chrono::milliseconds granularity = std::chrono::milliseconds{0});
   /// Cancels the wait; onDue is never called after destruction.
   ~LoopTimer();
   LoopTimer(const LoopTimer&) = delete;
@@ -45,8 +51,8 @@ class LoopTimer {
 
   /// Arms the timer for `deadline` (earlier or later than the current one;
   /// a deadline in the past fires on the next loop turn), or disarms it with
-  /// std::nullopt. Scheduling the deadline already armed is a no-op; so is a
-  /// later one on a lazy timer.
+  /// std::nullopt. Scheduling the deadline already armed (after rounding to the
+  /// granularity) is a no-op; so is a later one on a lazy timer.
   void schedule(std::optional<Clock::time_point> deadline);
 
   /// The deadline currently armed, if any.
