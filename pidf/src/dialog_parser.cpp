@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "parley/pidf/parse.hpp"
+#include "parse_memo.hpp"
 #include "sax_reader.hpp"
 
 namespace parley::pidf {
@@ -195,9 +196,13 @@ class DialogSink final : public detail::SaxSink {
 
 tl::expected<DialogInfo, DocumentError> parseDialogInfo(std::string_view xml,
                                                         const Limits& limits) {
+  thread_local detail::ParseMemo<DialogInfo> memo;
+  if (const DialogInfo* known = memo.find(xml, limits)) return *known;
   DialogSink sink(limits);
   if (auto err = detail::runSax(xml, limits, sink)) return tl::unexpected(std::move(*err));
-  return sink.take();
+  DialogInfo parsed = sink.take();
+  memo.remember(xml, limits, parsed);
+  return parsed;
 }
 
 }  // namespace parley::pidf

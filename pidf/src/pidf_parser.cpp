@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "parley/pidf/parse.hpp"
+#include "parse_memo.hpp"
 #include "sax_reader.hpp"
 #include "xml_writer.hpp"
 
@@ -353,9 +354,13 @@ class PidfSink final : public detail::SaxSink {
 
 tl::expected<PresenceDocument, DocumentError> parsePidf(std::string_view xml,
                                                         const Limits& limits) {
+  thread_local detail::ParseMemo<PresenceDocument> memo;
+  if (const PresenceDocument* known = memo.find(xml, limits)) return *known;
   PidfSink sink(limits);
   if (auto err = detail::runSax(xml, limits, sink)) return tl::unexpected(std::move(*err));
-  return sink.take();
+  PresenceDocument parsed = sink.take();
+  memo.remember(xml, limits, parsed);
+  return parsed;
 }
 
 }  // namespace parley::pidf

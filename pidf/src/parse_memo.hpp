@@ -1,0 +1,69 @@
+// The last documents a thread parsed, by their exact bytes. A presence server parses the same
+// bytes again and again: a PUBLISH body is parsed to validate it and, a moment later, to compose
+// the document its watchers get; an API read composes from stored bodies that rarely change.
+// With Xerces one parse of a 300-byte PIDF costs tens of microseconds, about a fifth of a fan-out
+// NOTIFY's CPU (docs/performance.md, "PIDF parse memo"); a hit costs a hash and a copy.
+//
+// Only identical bytes parsed under identical limits hit, so the result is exactly what parsing
+// would give. Failures are not remembered. Bounded: kEntries documents of at most kMaxBytes
+// each, the oldest replaced first.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "parley/pidf/document_error.hpp"
+
+namespace parley::pidf::detail {
+
+template <class Doc>
+class ParseMemo {
+ public:
+  static constexpr std::size_t kEntries = 128;
+  static constexpr std::size_t kMaxBytes = 4096;  // larger documents are parsed every time
+
+  [[nodiscard]] const Doc* find(std::string_view xml, const Limits& limits) const {
+    const auto it = index_.find(xml);
+    if (it == index_.end()) return nullptr;
+    const Entry& e = entries_[it->second];
+    return sameLimits(e.limits, limits) ? &*e.doc : nullptr;
+  }
+
+  void remember(std::string_view xml, const Limits& limits, const Doc& doc) {
+    if (xml.size() > kMaxBytes) return;
+    if (entries_.empty()) entries_.resize(kEntries);
+    if (const auto it = index_.find(xml); it != index_.end()) {  // same bytes, other limits
+      entries_[it->second].limits = limits;
+      entries_[it->second].doc = doc;
+      return;
+    }
+    Entry& e = entries_[next_];
+    if (e.doc) index_.erase(std::string_view(e.xml));
+    e.xml.assign(xml);
+    e.limits = limits;
+    e.doc = doc;
+    index_.emplace(std::string_view(e.xml), next_);  // views the entry's own copy
+    next_ = (next_ + 1) % kEntries;
+  }
+
+ private:
+  struct Entry {
+    std::string xml;
+    Limits limits;
+    std::optional<Doc> doc;  // empty: a free slot
+  };
+  static bool sameLimits(const Limits& a, const Limits& b) {
+    return a.maxBytes == b.maxBytes && a.maxDepth == b.maxDepth && a.maxElements == b.maxElements &&
+           a.maxTuples == b.maxTuples;
+  }
+
+  std::vector<Entry> entries_;  // allocated on first use; never resized after, so views stay valid
+  std::unordered_map<std::string_view, std::size_t> index_;
+  std::size_t next_ = 0;
+};
+
+}  // namespace parley::pidf::detail
