@@ -270,7 +270,7 @@ struct Node::Impl final : transport::Handler, txn::TransportSink {
     timer.schedule(stack.nextDeadline());
   }
   // txn::TransportSink
-  void transmit(const sip::Peer& to, std::string_view bytes) override { transports.send(to, std::string(bytes)); }
+  void transmit(const sip::Peer& to, std::string_view bytes) override { transports.send(to, bytes); }
 
   void onTimer(Clock::time_point now) {
     stack.advance(now);

@@ -76,6 +76,9 @@ tl::expected<std::size_t, std::string> Hub::listenUdp(const asio::ip::address& a
   udp::endpoint local;
   if (!ec) local = l->socket.local_endpoint(ec);
   if (ec) return tl::unexpected(ec.message());
+  // send() first tries a sendto that fails with EAGAIN instead of waiting.
+  if (!ec) l->socket.non_blocking(true, ec);
+  if (ec) return tl::unexpected(ec.message());
   l->v6 = addr.is_v6();
   listeners_.push_back({{sip::Transport::Udp, local.address().to_string(), local.port()}, l, nullptr});
   startReceive(l);
@@ -115,15 +118,15 @@ std::vector<LocalEndpoint> Hub::endpoints() const {
   return out;
 }
 
-void Hub::send(const sip::Peer& to, std::string&& bytes) {
+void Hub::send(const sip::Peer& to, std::string_view bytes) {
   if (closed_) {
     ++stats_.sendsUnroutable;
     return;
   }
   if (to.transport == sip::Transport::Udp) {
-    sendUdp(to, std::move(bytes));
+    sendUdp(to, bytes);
   } else {
-    sendTcp(to, std::move(bytes));
+    sendTcp(to, std::string(bytes));
   }
 }
 
@@ -206,7 +209,7 @@ tl::expected<std::size_t, std::string> Transports::listen(const ListenSpec& spec
 
 std::vector<LocalEndpoint> Transports::endpoints() const { return hub_->endpoints(); }
 
-void Transports::send(const sip::Peer& to, std::string bytes) { hub_->send(to, std::move(bytes)); }
+void Transports::send(const sip::Peer& to, std::string_view bytes) { hub_->send(to, bytes); }
 
 void Transports::stopAccepting() { hub_->stopAccepting(); }
 

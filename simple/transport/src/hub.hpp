@@ -37,6 +37,11 @@ struct UdpListener {
   std::vector<char> buffer;        // maxMessageBytes + 1: one more byte means "too big"
   udp::endpoint from;
   std::size_t pendingSendBytes = 0;  // bytes in async_send_to operations not yet complete
+  // The text of the last sender's address: consecutive datagrams mostly come
+  // from the same few peers, and formatting an address (inet_ntop) per datagram
+  // showed in profiles.
+  asio::ip::address lastFrom;
+  std::string lastFromText;
   std::uint16_t index;
   bool v6 = false;
 };
@@ -59,7 +64,7 @@ class Hub : public std::enable_shared_from_this<Hub> {
   // --- Transports' API -------------------------------------------------------
   tl::expected<std::size_t, std::string> listen(const ListenSpec& spec);
   std::vector<LocalEndpoint> endpoints() const;
-  void send(const sip::Peer& to, std::string&& bytes);
+  void send(const sip::Peer& to, std::string_view bytes);
   void stopAccepting();
   void close();
   void detachHandler() { handler_ = nullptr; }
@@ -90,13 +95,17 @@ class Hub : public std::enable_shared_from_this<Hub> {
   // udp.cpp
   void startReceive(const std::shared_ptr<UdpListener>& l);
   void onReceive(const std::shared_ptr<UdpListener>& l, const ErrorCode& ec, std::size_t n);
-  void sendUdp(const sip::Peer& to, std::string&& bytes);
+  void sendUdp(const sip::Peer& to, std::string_view bytes);
+  /// `text` as an address, remembering the last one parsed (sends go to few peers).
+  std::optional<asio::ip::address> destination(const std::string& text);
   UdpListener* pickUdpListener(std::uint16_t preferred, bool v6);
 
   // tcp_accept.cpp
   void startAccept(const std::shared_ptr<TcpListener>& l);
   void onAccept(const std::shared_ptr<TcpListener>& l, const ErrorCode& ec, tcp::socket socket);
   void sendTcp(const sip::Peer& to, std::string&& bytes);
+  std::string lastToText_;
+  asio::ip::address lastTo_;
   std::shared_ptr<TcpConnection> findWritable(std::uint64_t id);
   void connectAndSend(const asio::ip::address& addr, std::uint16_t port, std::string&& bytes);
   std::uint16_t firstTcpListener(bool v6) const;

@@ -29,7 +29,11 @@ void Hub::onReceive(const std::shared_ptr<UdpListener>& l, const ErrorCode& ec, 
     stats_.bytesIn += n;
     sip::Peer from;
     from.transport = sip::Transport::Udp;
-    from.address = l->from.address().to_string();
+    if (const auto addr = l->from.address(); addr != l->lastFrom || l->lastFromText.empty()) {
+      l->lastFrom = addr;
+      l->lastFromText = addr.to_string();
+    }
+    from.address = l->lastFromText;
     from.port = l->from.port();
     from.listenerIndex = l->index;
     deliverMessage(std::string(l->buffer.data(), n), from);
@@ -49,8 +53,18 @@ UdpListener* Hub::pickUdpListener(std::uint16_t preferred, bool v6) {
   return nullptr;
 }
 
-void Hub::sendUdp(const sip::Peer& to, std::string&& bytes) {
-  const auto addr = parseAddress(to.address);
+std::optional<asio::ip::address> Hub::destination(const std::string& text) {
+  if (text == lastToText_ && !text.empty()) return lastTo_;
+  auto addr = parseAddress(text);
+  if (addr) {
+    lastToText_ = text;
+    lastTo_ = *addr;
+  }
+  return addr;
+}
+
+void Hub::sendUdp(const sip::Peer& to, std::string_view bytes) {
+  const auto addr = destination(to.address);
   UdpListener* l = addr ? pickUdpListener(to.listenerIndex, addr->is_v6()) : nullptr;
   if (l == nullptr) {
     ++stats_.sendsUnroutable;
@@ -62,15 +76,33 @@ void Hub::sendUdp(const sip::Peer& to, std::string&& bytes) {
     log_->debug("udp.send_queue_full listener={} queued={}", l->index, l->pendingSendBytes);
     return;
   }
+  const udp::endpoint dest(*addr, to.port);
+  if (l->pendingSendBytes == 0) {
+    // Nothing queued ahead of it: one sendto now, without copying the bytes or
+    // an asio operation and its completion (most sends). A full socket buffer
+    // (EAGAIN) falls through to the queue, which waits for room.
+    ErrorCode ec;
+    const std::size_t n = l->socket.send_to(asio::buffer(bytes.data(), bytes.size()), dest, 0, ec);
+    if (!ec) {
+      ++stats_.udpDatagramsOut;
+      stats_.bytesOut += n;
+      return;
+    }
+    if (ec != asio::error::would_block && ec != asio::error::try_again) {
+      ++stats_.udpSendDropped;
+      log_->debug("udp.send_error listener={} error={}", l->index, ec.message());
+      return;
+    }
+  }
   // The operation owns the bytes; a unique_ptr keeps their address stable
   // while the handler is moved around.
-  auto owned = std::make_unique<std::string>(std::move(bytes));
+  auto owned = std::make_unique<std::string>(bytes);
   const auto buffer = asio::buffer(*owned);
   const std::size_t size = owned->size();
   l->pendingSendBytes += size;
   auto keep = listeners_[l->index].udp;
   l->socket.async_send_to(
-      buffer, udp::endpoint(*addr, to.port),
+      buffer, dest,
       [self = shared_from_this(), keep, owned = std::move(owned), size](const ErrorCode& ec,
                                                                        std::size_t n) {
         keep->pendingSendBytes -= size;

@@ -61,9 +61,13 @@ bool TimerHeap::cancel(TimerOwner owner, TimerKind kind) {
 }
 
 void TimerHeap::cancelAll(TimerOwner owner, TimerKind kindCount) {
+  cancelKinds(owner, kindCount >= 32 ? ~std::uint32_t{0} : (std::uint32_t{1} << kindCount) - 1);
+}
+
+void TimerHeap::cancelKinds(TimerOwner owner, std::uint32_t kinds) {
   bool any = false;
-  for (TimerKind k = 0; k < kindCount; ++k) {
-    any = live_.erase(Key{owner, k}) > 0 || any;
+  for (TimerKind k = 0; kinds != 0 && k < 32; ++k, kinds >>= 1) {
+    if ((kinds & 1U) != 0) any = live_.erase(Key{owner, k}) > 0 || any;
   }
   if (any) {
     tidy();

@@ -3,6 +3,8 @@
 #include "parley/txn/transaction_layer.hpp"
 
 #include <algorithm>
+#include <cstdint>
+#include <initializer_list>
 #include <utility>
 
 #include "layer_impl.hpp"
@@ -11,7 +13,19 @@ namespace parley::txn {
 
 namespace {
 
-constexpr auto kTimerKinds = static_cast<TimerKind>(TimerName::kCount);
+constexpr std::uint32_t bits(std::initializer_list<TimerName> names) {
+  std::uint32_t mask = 0;
+  for (auto n : names) mask |= std::uint32_t{1} << static_cast<unsigned>(n);
+  return mask;
+}
+// The timers each side can have armed (RFC 3261 Figures 5 to 8, plus the layer's own): erasing
+// a transaction looks up only these, each lookup a likely cache miss in a table sized for
+// max_transactions.
+constexpr std::uint32_t kServerTimers =
+    bits({TimerName::G, TimerName::H, TimerName::I, TimerName::J, TimerName::Trying100, TimerName::TuGuard});
+constexpr std::uint32_t kClientTimers = bits({TimerName::E, TimerName::F, TimerName::K});
+static_assert((kServerTimers | kClientTimers) == (std::uint32_t{1} << static_cast<unsigned>(TimerName::kCount)) - 1,
+              "every timer belongs to one side");
 
 TimerConfig sanitized(TimerConfig t) {
   // A zero T1 would re-arm Timer E/G at `now` forever; keep every retransmit
@@ -53,7 +67,7 @@ void TransactionLayer::Impl::eraseServer(ServerTxnId id) {
   if (it == servers_.end()) {
     return;
   }
-  heap_.cancelAll(id, kTimerKinds);
+  heap_.cancelKinds(id, kServerTimers);
   unindexServer(it->second);
   servers_.erase(it);
 }
@@ -63,7 +77,7 @@ void TransactionLayer::Impl::eraseClient(ClientTxnId id) {
   if (it == clients_.end()) {
     return;
   }
-  heap_.cancelAll(id, kTimerKinds);
+  heap_.cancelKinds(id, kClientTimers);
   clientByKey_.erase(it->second.key);
   clients_.erase(it);
 }

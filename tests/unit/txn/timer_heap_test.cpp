@@ -89,6 +89,22 @@ TEST(TimerHeap, CancelAllDisarmsEveryKindOfTheOwnerOnly) {
   EXPECT_EQ(drainOwners(heap, kT0 + 1s), (std::vector<TimerOwner>{2}));
 }
 
+TEST(TimerHeap, CancelKindsDisarmsOnlyTheKindsNamed) {
+  TimerHeap heap;
+  heap.arm(1, 0, kT0 + 100ms);
+  heap.arm(1, 2, kT0 + 150ms);
+  heap.arm(1, 5, kT0 + 160ms);
+  heap.cancelKinds(1, (1U << 0) | (1U << 5) | (1U << 7));  // 7 was never armed
+  EXPECT_FALSE(heap.armed(1, 0));
+  EXPECT_TRUE(heap.armed(1, 2));
+  EXPECT_FALSE(heap.armed(1, 5));
+  EXPECT_EQ(heap.size(), 1U);
+  auto due = heap.popDue(kT0 + 1s);
+  ASSERT_TRUE(due);
+  EXPECT_EQ(due->kind, 2);
+  EXPECT_FALSE(heap.popDue(kT0 + 1s));
+}
+
 TEST(TimerHeap, TimerArmedWhileDrainingIsSeenByTheNextPop) {
   TimerHeap heap;
   heap.arm(1, 0, kT0 + 100ms);

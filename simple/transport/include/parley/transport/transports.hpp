@@ -126,9 +126,12 @@ class Transports {
   /// Actual bound address and port of each listener, by listener index.
   [[nodiscard]] std::vector<LocalEndpoint> endpoints() const;
 
-  /// Queues `bytes` for `to`; never blocks. Failures are counted in Stats and
-  /// logged at debug (UDP is lossy and TCP failures show up as timeouts above).
-  void send(const sip::Peer& to, std::string bytes);
+  /// Sends or queues `bytes` for `to`; never blocks. A UDP datagram goes out
+  /// at once (one sendto, no copy) unless the socket's buffer is full or
+  /// earlier datagrams wait; then it is copied and queued. Failures are counted
+  /// in Stats and logged at debug (UDP is lossy and TCP failures show up as
+  /// timeouts above).
+  void send(const sip::Peer& to, std::string_view bytes);
 
   /// Closes the TCP acceptors. UDP listeners, live TCP connections and
   /// outbound connects keep working so in-flight transactions can finish.
