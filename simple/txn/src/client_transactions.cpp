@@ -41,8 +41,8 @@ tl::expected<ClientTxnId, ClientError> TransactionLayer::Impl::sendRequest(sip::
     arm(id, TimerName::E, now + txn.eInterval);
   }
   arm(id, TimerName::F, now + timeoutInterval());
-  clientByKey_.emplace(txn.key, id);
-  clients_.emplace(id, std::move(txn));
+  const ClientTxn& stored = clients_.emplace(id, std::move(txn)).first->second;
+  clientByKey_.emplace(stored.key, id);  // views the key in place
   return id;
 }
 
@@ -72,6 +72,9 @@ void TransactionLayer::Impl::receiveResponse(sip::Message&& resp, const sip::Pee
     eraseClient(id);  // Timer K = 0 on reliable transports
   } else {
     txn.state = ClientState::Completed;
+    // Completed only absorbs retransmitted responses for T4; the request is
+    // never resent again, so its bytes (a NOTIFY with its body) go now.
+    std::string().swap(txn.request);
     arm(id, TimerName::K, now + timers_.t4);
   }
   tu_.onResponse(id, std::move(resp));

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,21 +24,28 @@ enum class ServerState : std::uint8_t { Trying, Proceeding, Completed, Confirmed
 // RFC 3261 Figure 6.
 enum class ClientState : std::uint8_t { Trying, Proceeding, Completed };
 
+/// What the RFC 2543 matching rules (§17.2.3) compare, kept apart so that the
+/// common RFC 3261 transaction does not carry four empty strings through its
+/// 32 s linger.
+struct LegacyMatch {
+  std::string requestUri;     ///< Request-URI text
+  std::string toTag;          ///< To tag of the creating request
+  std::string viaCanonical;   ///< top Via in comparable form (§20.42)
+  std::string responseToTag;  ///< To tag of our final response (ACK matching)
+};
+
 struct ServerTxn {
   ServerTxnId id = kNoTransaction;
   bool invite = false;
   bool reliable = false;
   /// Created by an RFC 2543 request (top-Via branch without the cookie):
-  /// matched with the §17.2.3 legacy rules and the fields below.
+  /// matched with the §17.2.3 legacy rules and `old` (set exactly then).
   bool legacy = false;
   ServerState state = ServerState::Trying;
   std::string method;         ///< request method token ("INVITE", "SUBSCRIBE", ...)
   std::string branchKey;      ///< RFC 3261 key: branch + sent-by (empty when legacy)
   std::string dialogKey;      ///< Call-ID + From tag + CSeq number (legacy and §8.2.2.2)
-  std::string requestUri;     ///< legacy: Request-URI text
-  std::string toTag;          ///< legacy: To tag of the creating request
-  std::string viaCanonical;   ///< legacy: top Via in comparable form (§20.42)
-  std::string responseToTag;  ///< legacy: To tag of our final response (ACK matching)
+  std::unique_ptr<LegacyMatch> old;  ///< legacy only
   sip::Peer replyTo;          ///< responseDestination() of the creating request
   TimePoint tryingAt;         ///< when the layer sends 100 Trying by itself (Trying100)
   std::string tryingHeaders;  ///< Via/From/To/Call-ID/CSeq/Timestamp rows for a 100
@@ -124,9 +132,12 @@ class TransactionLayer::Impl {
   std::uint64_t nextId_ = 1;  // shared by server and client ids: one heap owner space
   std::unordered_map<ServerTxnId, ServerTxn> servers_;
   std::unordered_map<ClientTxnId, ClientTxn> clients_;
-  std::unordered_multimap<std::string, ServerTxnId> byBranch_;  // RFC 3261 server txns
-  std::unordered_multimap<std::string, ServerTxnId> byDialog_;  // every server txn
-  std::unordered_map<std::string, ClientTxnId> clientByKey_;
+  // The index keys view the keys held by the transaction itself (its map node
+  // never moves), so a transaction's keys are stored once: index a transaction
+  // after it is in servers_/clients_, unindex it before it leaves.
+  std::unordered_multimap<std::string_view, ServerTxnId> byBranch_;  // RFC 3261 server txns
+  std::unordered_multimap<std::string_view, ServerTxnId> byDialog_;  // every server txn
+  std::unordered_map<std::string_view, ClientTxnId> clientByKey_;
   Stats stats_;
 };
 

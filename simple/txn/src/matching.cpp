@@ -145,8 +145,8 @@ namespace {
 
 // The legacy fields shared by every RFC 2543 comparison: Request-URI and top Via.
 bool legacyUriAndViaMatch(const ServerTxn& txn, const sip::Message& req) {
-  return detail::sameRequestUri(txn.requestUri, req.requestLine().uriText) &&
-         txn.viaCanonical == detail::viaCanonical(req.topVia());
+  return detail::sameRequestUri(txn.old->requestUri, req.requestLine().uriText) &&
+         txn.old->viaCanonical == detail::viaCanonical(req.topVia());
 }
 
 }  // namespace
@@ -168,7 +168,7 @@ ServerTxn* TransactionLayer::Impl::matchRequest(const sip::Message& req) {
   auto [lo, hi] = byDialog_.equal_range(detail::dialogKey(req));
   for (auto it = lo; it != hi; ++it) {
     ServerTxn& txn = servers_.at(it->second);
-    if (txn.legacy && txn.method == method && txn.toTag == req.to().tag() &&
+    if (txn.legacy && txn.method == method && txn.old->toTag == req.to().tag() &&
         legacyUriAndViaMatch(txn, req)) {
       return &txn;
     }
@@ -192,8 +192,8 @@ ServerTxn* TransactionLayer::Impl::matchAck(const sip::Message& ack) {
   auto [lo, hi] = byDialog_.equal_range(detail::dialogKey(ack));
   for (auto it = lo; it != hi; ++it) {
     ServerTxn& txn = servers_.at(it->second);
-    if (txn.legacy && txn.invite && !txn.responseToTag.empty() &&
-        txn.responseToTag == ack.to().tag() && legacyUriAndViaMatch(txn, ack)) {
+    if (txn.legacy && txn.invite && !txn.old->responseToTag.empty() &&
+        txn.old->responseToTag == ack.to().tag() && legacyUriAndViaMatch(txn, ack)) {
       return &txn;
     }
   }
@@ -235,7 +235,7 @@ std::optional<TransactionLayer::CancelTarget> TransactionLayer::Impl::findCancel
     auto [lo, hi] = byDialog_.equal_range(detail::dialogKey(cancel));
     for (auto it = lo; it != hi && found == nullptr; ++it) {
       const ServerTxn& txn = servers_.at(it->second);
-      if (txn.legacy && eligible(txn) && txn.toTag == cancel.to().tag() &&
+      if (txn.legacy && eligible(txn) && txn.old->toTag == cancel.to().tag() &&
           legacyUriAndViaMatch(txn, cancel)) {
         found = &txn;
       }
@@ -259,7 +259,7 @@ void TransactionLayer::Impl::indexServer(const ServerTxn& txn) {
 }
 
 namespace {
-void eraseEntry(std::unordered_multimap<std::string, ServerTxnId>& index, const std::string& key,
+void eraseEntry(std::unordered_multimap<std::string_view, ServerTxnId>& index, std::string_view key,
                 ServerTxnId id) {
   auto [lo, hi] = index.equal_range(key);
   for (auto it = lo; it != hi; ++it) {

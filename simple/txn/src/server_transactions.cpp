@@ -117,9 +117,10 @@ void TransactionLayer::Impl::receiveRequest(sip::Message&& req, const sip::Peer&
   txn.method = std::string(detail::methodToken(req));
   txn.dialogKey = detail::dialogKey(req);
   if (txn.legacy) {
-    txn.requestUri = std::string(req.requestLine().uriText);
-    txn.toTag = std::string(req.to().tag());
-    txn.viaCanonical = detail::viaCanonical(req.topVia());
+    txn.old = std::make_unique<LegacyMatch>();
+    txn.old->requestUri = std::string(req.requestLine().uriText);
+    txn.old->toTag = std::string(req.to().tag());
+    txn.old->viaCanonical = detail::viaCanonical(req.topVia());
   } else {
     txn.branchKey = detail::branchKey(req.topVia());
   }
@@ -130,8 +131,7 @@ void TransactionLayer::Impl::receiveRequest(sip::Message&& req, const sip::Peer&
   const ServerTxnId id = txn.id;
   arm(id, TimerName::Trying100, txn.tryingAt);
   arm(id, TimerName::TuGuard, now + timeoutInterval());
-  indexServer(txn);
-  servers_.emplace(id, std::move(txn));
+  indexServer(servers_.emplace(id, std::move(txn)).first->second);  // keys viewed in place
 
   tu_.onRequest(id, std::move(req), from, ctx);  // may call respond() re-entrantly
 }
@@ -187,7 +187,7 @@ bool TransactionLayer::Impl::respond(ServerTxnId id, sip::Message&& resp, TimePo
     }
     txn.state = ServerState::Completed;
     if (txn.legacy) {
-      txn.responseToTag = detail::toTagOf(resp);
+      txn.old->responseToTag = detail::toTagOf(resp);
     }
     if (!txn.reliable) {
       txn.gInterval = timers_.t1;
