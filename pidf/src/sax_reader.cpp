@@ -24,7 +24,19 @@ namespace xc = xercesc;
 // Hand-written UTF-16 -> UTF-8: XMLString::transcode uses the local code page
 // and TranscodeToStr goes through ICU (20 % slower, libraries.md §2).
 void appendUtf8(std::string& out, const XMLCh* s, std::size_t n) {
-  for (std::size_t i = 0; i < n; ++i) {
+  std::size_t i = 0;
+  while (i < n) {
+    // Markup and most presence text are ASCII: copy a run of it in one step.
+    std::size_t run = i;
+    while (run < n && static_cast<std::uint16_t>(s[run]) < 0x80) ++run;
+    if (run > i) {
+      const std::size_t at = out.size();
+      out.resize(at + (run - i));
+      char* dst = out.data() + at;
+      for (std::size_t k = i; k < run; ++k) *dst++ = static_cast<char>(s[k]);
+      i = run;
+      if (i == n) break;
+    }
     std::uint32_t c = static_cast<std::uint16_t>(s[i]);
     if (c >= 0xD800 && c <= 0xDBFF && i + 1 < n) {
       const std::uint32_t lo = static_cast<std::uint16_t>(s[i + 1]);
@@ -33,10 +45,9 @@ void appendUtf8(std::string& out, const XMLCh* s, std::size_t n) {
         ++i;
       }
     }
+    ++i;
     if (c >= 0xD800 && c <= 0xDFFF) c = 0xFFFD;  // lone surrogate
-    if (c < 0x80) {
-      out.push_back(static_cast<char>(c));
-    } else if (c < 0x800) {
+    if (c < 0x800) {
       out.push_back(static_cast<char>(0xC0 | (c >> 6)));
       out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
     } else if (c < 0x10000) {
@@ -52,13 +63,19 @@ void appendUtf8(std::string& out, const XMLCh* s, std::size_t n) {
   }
 }
 
+// Replaces `out` with `s` (NUL-terminated) in UTF-8, reusing its buffer: the
+// handler's name and attribute strings are kept across elements and parses.
+void assignUtf8(std::string& out, const XMLCh* s) {
+  out.clear();
+  if (s == nullptr) return;
+  std::size_t n = 0;
+  while (s[n] != 0) ++n;
+  appendUtf8(out, s, n);
+}
+
 std::string toUtf8(const XMLCh* s) {
   std::string out;
-  if (s != nullptr) {
-    std::size_t n = 0;
-    while (s[n] != 0) ++n;
-    appendUtf8(out, s, n);
-  }
+  assignUtf8(out, s);
   return out;
 }
 
@@ -99,13 +116,13 @@ class Handler final : public xc::DefaultHandler {
     if (++elements_ > limits_->maxElements) {
       throw Abort{makeError(DocumentError::Code::TooManyElements, "too many elements", at)};
     }
-    name_.uri = toUtf8(uri);
-    name_.local = toUtf8(localname);
+    assignUtf8(name_.uri, uri);
+    assignUtf8(name_.local, localname);
     attrs_.resize(attrs.getLength());
     for (XMLSize_t i = 0; i < attrs.getLength(); ++i) {
-      attrs_[i].uri = toUtf8(attrs.getURI(i));
-      attrs_[i].local = toUtf8(attrs.getLocalName(i));
-      attrs_[i].value = toUtf8(attrs.getValue(i));
+      assignUtf8(attrs_[i].uri, attrs.getURI(i));
+      assignUtf8(attrs_[i].local, attrs.getLocalName(i));
+      assignUtf8(attrs_[i].value, attrs.getValue(i));
     }
     if (auto err = sink_->start(name_, attrs_, at)) throw Abort{std::move(*err)};
   }
@@ -113,8 +130,8 @@ class Handler final : public xc::DefaultHandler {
   void endElement(const XMLCh* const uri, const XMLCh* const localname,
                   const XMLCh* const) override {
     --depth_;
-    name_.uri = toUtf8(uri);
-    name_.local = toUtf8(localname);
+    assignUtf8(name_.uri, uri);
+    assignUtf8(name_.local, localname);
     if (auto err = sink_->end(name_, here())) throw Abort{std::move(*err)};
   }
 
