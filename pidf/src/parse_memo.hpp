@@ -4,8 +4,11 @@
 // With Xerces one parse of a 300-byte PIDF costs tens of microseconds, about a fifth of a fan-out
 // NOTIFY's CPU (docs/performance.md, "PIDF parse memo"); a hit costs a hash and a copy.
 //
-// Only identical bytes parsed under identical limits hit, so the result is exactly what parsing
-// would give. Failures are not remembered. Bounded: kEntries documents of at most kMaxBytes
+// Only identical bytes hit, and only under limits at least as loose as those they were parsed
+// under (limits only ever refuse a document, so a document within tighter limits is within looser
+// ones and parses to the same result): the result is exactly what parsing would give. The
+// publisher validates under its configured limits and composing parses under the defaults, so
+// equal limits alone would never hit. Failures are not remembered. Bounded: kEntries documents of at most kMaxBytes
 // each, the oldest replaced first.
 #pragma once
 
@@ -30,13 +33,13 @@ class ParseMemo {
     const auto it = index_.find(xml);
     if (it == index_.end()) return nullptr;
     const Entry& e = entries_[it->second];
-    return sameLimits(e.limits, limits) ? &*e.doc : nullptr;
+    return atLeastAsLoose(limits, e.limits) ? &*e.doc : nullptr;
   }
 
   void remember(std::string_view xml, const Limits& limits, const Doc& doc) {
     if (xml.size() > kMaxBytes) return;
     if (entries_.empty()) entries_.resize(kEntries);
-    if (const auto it = index_.find(xml); it != index_.end()) {  // same bytes, other limits
+    if (const auto it = index_.find(xml); it != index_.end()) {  // same bytes, tighter limits now
       entries_[it->second].limits = limits;
       entries_[it->second].doc = doc;
       return;
@@ -56,9 +59,9 @@ class ParseMemo {
     Limits limits;
     std::optional<Doc> doc;  // empty: a free slot
   };
-  static bool sameLimits(const Limits& a, const Limits& b) {
-    return a.maxBytes == b.maxBytes && a.maxDepth == b.maxDepth && a.maxElements == b.maxElements &&
-           a.maxTuples == b.maxTuples;
+  static bool atLeastAsLoose(const Limits& a, const Limits& b) {
+    return a.maxBytes >= b.maxBytes && a.maxDepth >= b.maxDepth && a.maxElements >= b.maxElements &&
+           a.maxTuples >= b.maxTuples;
   }
 
   std::vector<Entry> entries_;  // allocated on first use; never resized after, so views stay valid

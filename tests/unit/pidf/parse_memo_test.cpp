@@ -39,6 +39,22 @@ TEST(ParseMemo, SameBytesUnderTighterLimitsAreRefusedAfterASuccessfulParse) {
   EXPECT_EQ(parsePidf(xml, small).error().code, DocumentError::Code::TooLarge);
 }
 
+TEST(ParseMemo, ADocumentWithinTightLimitsParsesTheSameUnderLooserOnes) {
+  // The publisher validates under its configured limits; composing parses under the defaults.
+  const std::string xml = pidf(3, 2);
+  Limits tight;
+  tight.maxBytes = xml.size();
+  tight.maxTuples = 2;
+  const auto validated = parsePidf(xml, tight);
+  ASSERT_TRUE(validated.has_value());
+  const auto composed = parsePidf(xml);
+  ASSERT_TRUE(composed.has_value());
+  EXPECT_EQ(*composed, *validated);
+  Limits tighter = tight;
+  tighter.maxTuples = 1;  // and tighter than the first still refuses
+  EXPECT_EQ(parsePidf(xml, tighter).error().code, DocumentError::Code::TooManyTuples);
+}
+
 TEST(ParseMemo, AFailureIsNotRememberedAsASuccessNorTheReverse) {
   const std::string broken = pidf(2).substr(0, 60);
   EXPECT_FALSE(parsePidf(broken).has_value());
