@@ -269,6 +269,13 @@ def http_api_stream(work: Path, args) -> None:
         check(st["presence"]["publications"]["changed"] == 4 and st["sip"]["requests"] >= 4
               and st["stream"]["messages"] >= 10 and st["rates_per_s"]["window_s"] >= 1.0
               and st["rates_per_s"]["publications"] > 0, f"stats: {st}")
+        mem = st["memory"]
+        check(mem["rss_anon_bytes"] > 1_000_000 and mem["rss_file_bytes"] > 0, f"memory: {mem}")
+        if mem["allocator"] == "jemalloc":  # a Release parleyd; sanitized builds keep libc's
+            check(0 < mem["allocated_bytes"] <= mem["active_bytes"] <= mem["allocator_resident_bytes"]
+                  and mem["allocator_metadata_bytes"] > 0, f"allocator memory: {mem}")
+        else:
+            check(mem["allocator"] == "libc" and "allocated_bytes" not in mem, f"memory: {mem}")
 
         # The closed clients are gone once the server has read their end.
         deadline = time.monotonic() + 3
@@ -281,8 +288,11 @@ def http_api_stream(work: Path, args) -> None:
                        'parley_sip_responses_total{method="SUBSCRIBE",code="200"} 1',
                        'parley_sip_client_transactions_total{method="NOTIFY",code="200"}',
                        'parley_publications_total{kind="changed"} 4',
-                       "parley_http_stream_clients 1", 'parley_notify_queue{state="in_flight"}'):
+                       "parley_http_stream_clients 1", 'parley_notify_queue{state="in_flight"}',
+                       'parley_memory_bytes{kind="rss_anon"} '):
             check(needle in text, f"/metrics lacks {needle}:\n{text}")
+        check(('parley_memory_bytes{kind="allocated"} ' in text) == (mem["allocator"] == "jemalloc"),
+              f"/metrics and /api/v1/stats disagree on the allocator's figures:\n{text}")
         ws.close()
 
 

@@ -7,6 +7,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 
+#include "../memory_stats.hpp"
 #include "../node_storage.hpp"
 #include "parley/bridge/bridge.hpp"
 #include "parley/presence/notifier.hpp"
@@ -188,6 +189,11 @@ json NodeApi::stats() {
   }
   const auto& hub = api_->hub();
   s["stream"] = {{"clients", hub.clients()}, {"messages", hub.stats().messages}, {"dropped", hub.stats().dropped}};
+  const auto mem = memoryStats();
+  s["memory"] = {{"allocator", mem.allocator}, {"rss_anon_bytes", mem.rssAnon}, {"rss_file_bytes", mem.rssFile}};
+  if (mem.heap)
+    s["memory"].update({{"allocated_bytes", mem.heap->allocated}, {"active_bytes", mem.heap->active},
+                        {"allocator_resident_bytes", mem.heap->resident}, {"allocator_metadata_bytes", mem.heap->metadata}});
   return s;
 }
 
@@ -295,6 +301,19 @@ std::string NodeApi::metrics() const {
   one("parley_http_stream_clients", "gauge", "live-stream clients (WebSocket and server-sent events)", hub.clients());
   one("parley_http_stream_messages_total", "counter", "messages queued to live-stream clients", hub.stats().messages);
   one("parley_http_stream_dropped_total", "counter", "live-stream clients dropped for falling behind", hub.stats().dropped);
+
+  const auto mem = memoryStats();
+  family("parley_memory_bytes", "gauge",
+         "process memory: resident anonymous and file-backed pages; with jemalloc also bytes allocated, in active "
+         "pages, held resident by the allocator and its metadata");
+  sample("parley_memory_bytes", "kind=\"rss_anon\"", mem.rssAnon);
+  sample("parley_memory_bytes", "kind=\"rss_file\"", mem.rssFile);
+  if (mem.heap) {
+    sample("parley_memory_bytes", "kind=\"allocated\"", mem.heap->allocated);
+    sample("parley_memory_bytes", "kind=\"active\"", mem.heap->active);
+    sample("parley_memory_bytes", "kind=\"allocator_resident\"", mem.heap->resident);
+    sample("parley_memory_bytes", "kind=\"allocator_metadata\"", mem.heap->metadata);
+  }
   return m.str();
 }
 
