@@ -163,13 +163,16 @@ udp_rcvbuf_errors() {
 }
 
 # mem_bytes : the server's memory figure in bytes: Kamailio's shared memory real_used
-# (kamcmd core.shmmem), parleyd's VmRSS.
+# (kamcmd core.shmmem), parleyd's RssAnon: its resident anonymous memory (heap, stacks), which
+# is what state costs. VmRSS also counts file-backed pages: library code and data that the first
+# use of a library pages in once (Xerces and ICU at the first PIDF parse: about 6 MB), which made
+# up half of the "per presentity" growth over 10,000 PUBLISHes (docs/performance.md).
 mem_bytes() {
   if [[ "$server" == kamailio ]]; then
     kamcmd -s "unix:$run_dir/kamailio/kamailio_ctl" core.shmmem 2>/dev/null |
       awk '$1 == "real_used:" {print $2; found=1} END {if (!found) print 0}'
   else
-    awk '$1 == "VmRSS:" {print $2 * 1024}' "/proc/$server_pid/status" 2>/dev/null || echo 0
+    awk '$1 == "RssAnon:" {print $2 * 1024}' "/proc/$server_pid/status" 2>/dev/null || echo 0
   fi
 }
 
