@@ -25,7 +25,7 @@
 # every Kamailio process summed; parleyd is one process), CPU us per call / transaction,
 # p50/p99/p99.9/max (sipp -trace_rtt), sipp retransmissions, UDP receive-buffer drops (server
 # socket and host-wide), server log lines at warn/error level.
-# Memory: Kamailio = shared memory real_used (kamcmd core.shmmem), parleyd = VmRSS; read before
+# Memory: Kamailio = shared memory real_used (kamcmd core.shmmem), parleyd = RssAnon; read before
 # the phase, 6 s after it, and SETTLE s after it (once the phase's transactions have expired:
 # Kamailio's tm wait timer is 5 s, parleyd keeps answered UDP transactions 32 s, Timer J).
 #
@@ -243,7 +243,7 @@ def tables(path):
           ["server", "P", "ok", "failed", "us/subscription", "p50 ms", "p99 ms", "max ms",
            "retrans", "mem +KB @6s", "B/sub @6s", "mem +KB @settle", "B/sub @settle",
            "settle s", "mem KB", "log errs", "sipp rc"], hold,
-          "mem: Kamailio shared memory real_used (kamcmd core.shmmem), parleyd VmRSS; growth "
+          "mem: Kamailio shared memory real_used (kamcmd core.shmmem), parleyd RssAnon; growth "
           "from before the phase to 6 s / SETTLE s after it, over the subscriptions created.")
     fan = []
     for r in recs:

@@ -16,7 +16,7 @@
 # is one process), CPU us per call and per server transaction (publish 1, register 1,
 # message 2), p50/p99 response time (sipp -trace_rtt, whole ms), and memory growth over the
 # scenario measured SETTLE seconds after it (Kamailio: shared memory real_used from
-# kamcmd core.shmmem; parleyd: VmRSS).
+# kamcmd core.shmmem; parleyd: RssAnon).
 #
 # Usage: bench/presence_load.sh [SECONDS] [RATE...]     (default: 10 2000 5000)
 # Environment:
@@ -212,7 +212,7 @@ for (server, name, rc, ok, failed, rate, ach, cpu, per, pert, p50, p99, p999, mx
                              uas if uas != "-" else ""]) + " |")
 PY
 echo
-echo "mem: Kamailio = shared memory real_used (kamcmd core.shmmem), parleyd = VmRSS; both read" \
+echo "mem: Kamailio = shared memory real_used (kamcmd core.shmmem), parleyd = RssAnon; both read" \
   "before the scenario and $settle s after it; B/call = growth / successful calls."
 echo "us/txn: server CPU per server transaction (publish 1, register 1, message 2 per call)."
 echo "p50..max: sipp -trace_rtt response times (sipp's clock ticks in ~4 ms steps here; 500+ ms" \
