@@ -159,6 +159,33 @@ TEST(UdpTransport, OversizedDatagramIsDroppedAndCountedNotTruncated) {
   EXPECT_EQ(transports.stats().udpDatagramsIn, 1U);
 }
 
+TEST(UdpTransport, ABurstArrivesWholeAndInOrderAndThenTheListenerWaits) {
+  // 160 datagrams queued before the loop runs (a multiple of any small batch
+  // size, so a batched receive would end on an empty queue): all are read, in
+  // order, and then the listener waits, neither leaving datagrams for an
+  // edge-triggered wakeup that never comes nor polling an empty socket.
+  asio::io_context io;
+  RecordingHandler handler;
+  Transports transports(io, Limits{}, handler, nullptr);
+  ASSERT_TRUE(transports.listen({sip::Transport::Udp, "127.0.0.1", 0}));
+  UdpClient client(io, "127.0.0.1");
+  constexpr int kDatagrams = 160;
+  for (int i = 0; i < kDatagrams; ++i) client.sendTo("d" + std::to_string(i), "127.0.0.1", listenerPort(transports, 0));
+  ASSERT_TRUE(runUntil(io, [&] { return handler.messages.size() == kDatagrams; }))
+      << handler.messages.size() << " of " << kDatagrams;
+  for (int i = 0; i < kDatagrams; ++i) {
+    EXPECT_EQ(handler.messages[static_cast<std::size_t>(i)].bytes, "d" + std::to_string(i));
+    EXPECT_EQ(handler.messages[static_cast<std::size_t>(i)].from.port, client.port());
+  }
+  EXPECT_EQ(transports.stats().udpDatagramsIn, static_cast<std::uint64_t>(kDatagrams));
+  // Drained, the listener waits: an idle loop runs (almost) no handlers, where
+  // a receive that re-posted itself would spin through thousands.
+  io.restart();
+  EXPECT_LT(io.run_for(std::chrono::milliseconds(50)), 5U);
+  client.sendTo("after", "127.0.0.1", listenerPort(transports, 0));  // and the wait was re-armed
+  ASSERT_TRUE(runUntil(io, [&] { return handler.messages.size() == kDatagrams + 1; }));
+}
+
 TEST(UdpTransport, SendWithoutARouteIsCounted) {
   asio::io_context io;
   RecordingHandler handler;
