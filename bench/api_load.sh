@@ -93,12 +93,7 @@ fi
 # shellcheck source=bench/lib.sh
 . "$root/bench/lib.sh"
 pin_cpus
-bench_workdir parley-api-load
-cp "$parleyd_src" "$work/parleyd"  # the binary measured stays the same even if a build replaces it
-parleyd="$work/parleyd"
-hz="$(getconf CLK_TCK)"
-results="$work/results.jsonl"
-: >"$results"
+bench_setup parley-api-load
 failed_runs=()
 # parleyd and the clients each hold one descriptor per WebSocket client
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true

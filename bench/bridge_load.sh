@@ -127,14 +127,7 @@ fi
 pin_cpus
 aux_cpu=("${sipp_cpu[@]}")   # Prosody and the Python clients share the load generator's core
 
-bench_workdir parley-bridge-load
-if [[ " ${servers[*]} " == *" parleyd "* ]]; then
-  cp "$parleyd_src" "$work/parleyd"
-fi
-parleyd="$work/parleyd"
-results="$work/results.jsonl"
-: >"$results"
-hz="$(getconf CLK_TCK)"
+bench_setup parley-bridge-load
 secret="bench-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"   # one component secret for both servers
 printf 'SEQUENTIAL\nalice;alice;\n' >"$work/alice.csv"
 

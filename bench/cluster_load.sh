@@ -106,12 +106,7 @@ done
 . "$root/bench/lib.sh"
 pin_cpus
 if [[ "$redis_on" == server ]]; then redis_cpu=("${server_cpu[@]}"); else redis_cpu=("${sipp_cpu[@]}"); fi
-bench_workdir parley-cluster-load
-cp "$parleyd_src" "$work/parleyd"  # the binary measured stays the same even if a build replaces it
-parleyd="$work/parleyd"
-hz="$(getconf CLK_TCK)"
-results="$work/results.jsonl"
-: >"$results"
+bench_setup parley-cluster-load
 failed_runs=()
 
 

@@ -11,6 +11,19 @@ bench_workdir() {
   trap 'exit 143' TERM
 }
 
+# bench_setup PREFIX : bench_workdir PREFIX, then what every comparison script measures with:
+# $parleyd, a copy of $parleyd_src in $work (the binary measured stays the same even if a build
+# replaces it; no copy when there is no binary, for a Kamailio-only run), $hz (clock ticks per
+# second, for cpu_ticks) and an empty $results (one JSON row per run).
+bench_setup() {
+  bench_workdir "$1"
+  parleyd="$work/parleyd"
+  if [[ -x "$parleyd_src" ]]; then cp "$parleyd_src" "$parleyd"; fi
+  hz="$(getconf CLK_TCK)"
+  results="$work/results.jsonl"
+  : >"$results"
+}
+
 bench_cleanup() {
   local pid
   for pid in "${started_pids[@]}"; do

@@ -90,12 +90,7 @@ done
 # shellcheck source=bench/lib.sh
 . "$root/bench/lib.sh"
 comparison_preflight "$parleyd_src"
-bench_workdir parley-notify-load
-cp "$parleyd_src" "$work/parleyd"
-parleyd="$work/parleyd"
-results="$work/results.jsonl"
-: >"$results"
-hz="$(getconf CLK_TCK)"
+bench_setup parley-notify-load
 
 # ---- result analysis (python, written once) --------------------------------------------------
 cat >"$work/analyze.py" <<'PY'

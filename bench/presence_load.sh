@@ -52,11 +52,7 @@ done
 # shellcheck source=bench/lib.sh
 . "$root/bench/lib.sh"
 comparison_preflight "$parleyd_src"
-bench_workdir parley-presence-load
-cp "$parleyd_src" "$work/parleyd"
-parleyd="$work/parleyd"
-results="$work/results"
-: >"$results"
+bench_setup parley-presence-load
 
 # start_parleyd : limits sized so that no scenario is refused by a per-user cap;
 # transactions: a UDP transaction is kept 32 s (Timer J), so the default 1 000 000 covers 31 000/s.
@@ -97,7 +93,7 @@ run_uac() {
   fi
   sleep "$settle"
   mem1="$(mem_bytes)"
-  python3 - "$server" "$name" "$rc" "$rate" "$txn" "$before" "$after" "$(getconf CLK_TCK)" \
+  python3 - "$server" "$name" "$rc" "$rate" "$txn" "$before" "$after" "$hz" \
       "$mem0" "$mem1" "$dir/stat.csv" "$dir" "${uas_result:-}" "$((drops1 - drops0))" >>"$results" <<'PY'
 import csv, glob, sys
 (server, name, rc, rate, txn, before, after, hz, mem0, mem1, stat, d, uas, drops) = sys.argv[1:]
