@@ -60,10 +60,6 @@ bool TimerHeap::cancel(TimerOwner owner, TimerKind kind) {
   return true;
 }
 
-void TimerHeap::cancelAll(TimerOwner owner, TimerKind kindCount) {
-  cancelKinds(owner, kindCount >= 32 ? ~std::uint32_t{0} : (std::uint32_t{1} << kindCount) - 1);
-}
-
 void TimerHeap::cancelKinds(TimerOwner owner, std::uint32_t kinds) {
   bool any = false;
   for (TimerKind k = 0; kinds != 0 && k < 32; ++k, kinds >>= 1) {

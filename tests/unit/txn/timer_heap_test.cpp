@@ -78,12 +78,12 @@ TEST(TimerHeap, CancelledTimerNeverFiresAndLeavesNextDeadlineExact) {
   EXPECT_FALSE(heap.nextDeadline());
 }
 
-TEST(TimerHeap, CancelAllDisarmsEveryKindOfTheOwnerOnly) {
+TEST(TimerHeap, CancelKindsDisarmsEveryNamedKindOfTheOwnerOnly) {
   TimerHeap heap;
   heap.arm(1, 0, kT0 + 100ms);
   heap.arm(1, 3, kT0 + 150ms);
   heap.arm(2, 0, kT0 + 200ms);
-  heap.cancelAll(1, 4);
+  heap.cancelKinds(1, 0b1111);
   EXPECT_FALSE(heap.armed(1, 0));
   EXPECT_FALSE(heap.armed(1, 3));
   EXPECT_EQ(drainOwners(heap, kT0 + 1s), (std::vector<TimerOwner>{2}));

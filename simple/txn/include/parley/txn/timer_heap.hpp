@@ -40,10 +40,9 @@ class TimerHeap {
   void arm(TimerOwner owner, TimerKind kind, TimePoint deadline);
   /// Disarms (owner, kind). Returns false if it was not armed.
   bool cancel(TimerOwner owner, TimerKind kind);
-  /// Disarms every kind in [0, kindCount) of `owner` (used when an owner dies).
-  void cancelAll(TimerOwner owner, TimerKind kindCount);
-  /// Disarms the kinds whose bits are set in `kinds` (bit k = kind k, k < 32):
-  /// an owner that can only have some kinds armed pays a lookup for those only.
+  /// Disarms the kinds whose bits are set in `kinds` (bit k = kind k, k < 32),
+  /// used when an owner dies: an owner that can only have some kinds armed
+  /// pays a lookup for those only.
   void cancelKinds(TimerOwner owner, std::uint32_t kinds);
 
   [[nodiscard]] bool armed(TimerOwner owner, TimerKind kind) const;
