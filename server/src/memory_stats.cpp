@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <fstream>
+#include <limits>
 #include <string>
 
 // jemalloc's control interface, declared weak: parleyd links jemalloc (src/allocator.cpp) and
@@ -29,7 +30,7 @@ MemoryStats memoryStats() {
   while (status >> key) {
     if (key == "RssAnon:" && status >> kb) s.rssAnon = kb * 1024;
     else if (key == "RssFile:" && status >> kb) s.rssFile = kb * 1024;
-    status.ignore(256, '\n');
+    status.ignore(std::numeric_limits<std::streamsize>::max(), '\n');  // the rest of the line
   }
   if (mallctl != nullptr) {
     std::uint64_t epoch = 1;  // statistics are a snapshot taken when the epoch advances
