@@ -194,9 +194,27 @@ class DialogSink final : public detail::SaxSink {
 
 }  // namespace
 
+namespace {
+
+detail::ParseMemo<DialogInfo>& dialogMemo() {
+  thread_local detail::ParseMemo<DialogInfo> memo;
+  return memo;
+}
+
+}  // namespace
+
+std::optional<DocumentError> validateDialogInfo(std::string_view xml, const Limits& limits) {
+  auto& memo = dialogMemo();
+  if (memo.find(xml, limits) != nullptr) return std::nullopt;
+  DialogSink sink(limits);
+  if (auto err = detail::runSax(xml, limits, sink)) return err;
+  memo.remember(xml, limits, sink.take());
+  return std::nullopt;
+}
+
 tl::expected<DialogInfo, DocumentError> parseDialogInfo(std::string_view xml,
                                                         const Limits& limits) {
-  thread_local detail::ParseMemo<DialogInfo> memo;
+  auto& memo = dialogMemo();
   if (const DialogInfo* known = memo.find(xml, limits)) return *known;
   DialogSink sink(limits);
   if (auto err = detail::runSax(xml, limits, sink)) return tl::unexpected(std::move(*err));

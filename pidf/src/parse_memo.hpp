@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "parley/pidf/document_error.hpp"
@@ -36,19 +37,22 @@ class ParseMemo {
     return atLeastAsLoose(limits, e.limits) ? &*e.doc : nullptr;
   }
 
-  void remember(std::string_view xml, const Limits& limits, const Doc& doc) {
+  // Takes a copy, or the document itself when the caller no longer needs it
+  // (validatePidf: a publisher only asks whether the body parses).
+  template <class D>
+  void remember(std::string_view xml, const Limits& limits, D&& doc) {
     if (xml.size() > kMaxBytes) return;
     if (entries_.empty()) entries_.resize(kEntries);
     if (const auto it = index_.find(xml); it != index_.end()) {  // same bytes, tighter limits now
       entries_[it->second].limits = limits;
-      entries_[it->second].doc = doc;
+      entries_[it->second].doc = std::forward<D>(doc);
       return;
     }
     Entry& e = entries_[next_];
     if (e.doc) index_.erase(std::string_view(e.xml));
     e.xml.assign(xml);
     e.limits = limits;
-    e.doc = doc;
+    e.doc = std::forward<D>(doc);
     index_.emplace(std::string_view(e.xml), next_);  // views the entry's own copy
     next_ = (next_ + 1) % kEntries;
   }

@@ -352,15 +352,33 @@ class PidfSink final : public detail::SaxSink {
 
 }  // namespace
 
+namespace {
+
+detail::ParseMemo<PresenceDocument>& pidfMemo() {
+  thread_local detail::ParseMemo<PresenceDocument> memo;
+  return memo;
+}
+
+}  // namespace
+
 tl::expected<PresenceDocument, DocumentError> parsePidf(std::string_view xml,
                                                         const Limits& limits) {
-  thread_local detail::ParseMemo<PresenceDocument> memo;
+  auto& memo = pidfMemo();
   if (const PresenceDocument* known = memo.find(xml, limits)) return *known;
   PidfSink sink(limits);
   if (auto err = detail::runSax(xml, limits, sink)) return tl::unexpected(std::move(*err));
   PresenceDocument parsed = sink.take();
   memo.remember(xml, limits, parsed);
   return parsed;
+}
+
+std::optional<DocumentError> validatePidf(std::string_view xml, const Limits& limits) {
+  auto& memo = pidfMemo();
+  if (memo.find(xml, limits) != nullptr) return std::nullopt;
+  PidfSink sink(limits);
+  if (auto err = detail::runSax(xml, limits, sink)) return err;
+  memo.remember(xml, limits, sink.take());
+  return std::nullopt;
 }
 
 }  // namespace parley::pidf

@@ -2,7 +2,12 @@
 // defaults read local files, fetch URLs (SSRF) and expand entity bombs.
 #include "sax_reader.hpp"
 
+#include <algorithm>
+#include <array>
+#include <cstddef>
 #include <memory>
+#include <new>
+#include <utility>
 
 #include <xercesc/framework/MemBufInputSource.hpp>
 #include <xercesc/sax2/Attributes.hpp>
@@ -11,6 +16,8 @@
 #include <xercesc/sax2/XMLReaderFactory.hpp>
 #include <xercesc/sax/Locator.hpp>
 #include <xercesc/sax/SAXParseException.hpp>
+#include <xercesc/framework/MemoryManager.hpp>
+#include <xercesc/util/OutOfMemoryException.hpp>
 #include <xercesc/util/PlatformUtils.hpp>
 #include <xercesc/util/SecurityManager.hpp>
 #include <xercesc/util/XMLException.hpp>
@@ -141,8 +148,8 @@ class Handler final : public xc::DefaultHandler {
     sink_->text(text_);
   }
 
-  // 3.2.4 has no SAX "disallow doctype" switch: refusing here, before the
-  // internal subset is read, rules out entity bombs, XXE and external DTDs.
+  // Not called by the well-formedness scanner, which skips a DOCTYPE; kept so
+  // that any other scanner refuses one too.
   void startDTD(const XMLCh* const, const XMLCh* const, const XMLCh* const) override {
     throw Abort{makeError(DocumentError::Code::DoctypeForbidden, "DOCTYPE forbidden", here())};
   }
@@ -179,6 +186,71 @@ class Handler final : public xc::DefaultHandler {
   std::string text_;
 };
 
+// Xerces allocates one XMLReader per parse, about 160 KB of buffers of which a
+// small document touches a few pages. From the general heap each parse got
+// fresh pages (page faults, cold cache lines) once other allocations had taken
+// the freed ones; this keeps the few large blocks of one thread's parser for
+// its next parse. Small blocks go straight to the heap.
+class ParserMemory final : public xc::MemoryManager {
+ public:
+  ParserMemory() = default;
+  ParserMemory(const ParserMemory&) = delete;
+  ParserMemory& operator=(const ParserMemory&) = delete;
+  ~ParserMemory() override {
+    for (auto& b : kept_) ::operator delete(b.block);
+  }
+
+  xc::MemoryManager* getExceptionMemoryManager() override {
+    return xc::XMLPlatformUtils::fgMemoryManager;
+  }
+
+  void* allocate(XMLSize_t size) override {
+    const std::size_t total = size + kHeader;
+    void* block = nullptr;
+    if (total >= kLarge) {
+      for (auto& b : kept_) {
+        if (b.block != nullptr && b.size == total) {
+          block = std::exchange(b.block, nullptr);
+          break;
+        }
+      }
+    }
+    if (block == nullptr) {
+      try {
+        block = ::operator new(total);
+      } catch (const std::bad_alloc&) {
+        throw xc::OutOfMemoryException();
+      }
+    }
+    *static_cast<std::size_t*>(block) = total;
+    return static_cast<char*>(block) + kHeader;
+  }
+
+  void deallocate(void* p) override {
+    if (p == nullptr) return;
+    void* block = static_cast<char*>(p) - kHeader;
+    const std::size_t total = *static_cast<std::size_t*>(block);
+    if (total >= kLarge) {
+      for (auto& b : kept_) {
+        if (b.block == nullptr) {
+          b = {block, total};
+          return;
+        }
+      }
+    }
+    ::operator delete(block);
+  }
+
+ private:
+  static constexpr std::size_t kHeader = alignof(std::max_align_t);
+  static constexpr std::size_t kLarge = 8192;
+  struct Kept {
+    void* block = nullptr;
+    std::size_t size = 0;
+  };
+  std::array<Kept, 8> kept_{};
+};
+
 // Initialize once per process; never Terminate while a thread may still own
 // a reader (libraries.md §2, Xerces FAQ).
 bool initXerces() {
@@ -194,7 +266,12 @@ bool initXerces() {
 }
 
 struct Reader {
-  Reader() : reader(xc::XMLReaderFactory::createXMLReader()) {
+  Reader() : reader(xc::XMLReaderFactory::createXMLReader(&memory)) {
+    // The well-formedness scanner: no validators, grammars or DTD entities to
+    // set up and reset on every parse. It skips a DOCTYPE without reporting
+    // it, so prologDoctype() refuses one before Xerces runs.
+    reader->setProperty(xc::XMLUni::fgXercesScannerName,
+                        const_cast<XMLCh*>(xc::XMLUni::fgWFXMLScanner));
     security.setEntityExpansionLimit(100);
     reader->setFeature(xc::XMLUni::fgSAX2CoreNameSpaces, true);
     reader->setFeature(xc::XMLUni::fgSAX2CoreNameSpacePrefixes, false);
@@ -214,6 +291,7 @@ struct Reader {
   Reader(const Reader&) = delete;
   Reader& operator=(const Reader&) = delete;
 
+  ParserMemory memory;  // outlives the reader, which allocates from it
   xc::SecurityManager security;
   Handler handler;
   std::unique_ptr<xc::SAX2XMLReader> reader;
@@ -243,10 +321,43 @@ std::string_view trimXml(std::string_view s) {
   return s.substr(b, s.find_last_not_of(kWs) - b + 1);
 }
 
+std::optional<Position> prologDoctype(std::string_view xml) {
+  // prolog ::= XMLDecl? Misc* (doctypedecl Misc*)?, Misc ::= Comment | PI | S
+  // [XML 1.0 §2.8]; the XML declaration is a PI in form.
+  std::size_t i = xml.starts_with("\xEF\xBB\xBF") ? 3 : 0;
+  for (;;) {
+    i = xml.find_first_not_of(" \t\r\n", i);
+    if (i == std::string_view::npos) return std::nullopt;
+    const std::string_view rest = xml.substr(i);
+    std::size_t close = std::string_view::npos;
+    if (rest.starts_with("<!--")) {
+      close = xml.find("-->", i + 4);
+      if (close != std::string_view::npos) close += 3;
+    } else if (rest.starts_with("<?")) {
+      close = xml.find("?>", i + 2);
+      if (close != std::string_view::npos) close += 2;
+    } else if (rest.starts_with("<!DOCTYPE")) {
+      const std::string_view before = xml.substr(0, i);
+      const std::size_t nl = before.rfind('\n');
+      const std::size_t line = static_cast<std::size_t>(
+          std::count(before.begin(), before.end(), '\n'));
+      return Position{line + 1, nl == std::string_view::npos ? i + 1 : i - nl};
+    }
+    // The root element, or something Xerces will call not well-formed.
+    if (close == std::string_view::npos) return std::nullopt;
+    i = close;
+  }
+}
+
 std::optional<DocumentError> runSax(std::string_view xml, const Limits& limits, SaxSink& sink) {
   // The size cap comes before Xerces sees a byte.
   if (xml.size() > limits.maxBytes) {
     return DocumentError{DocumentError::Code::TooLarge, "document too large"};
+  }
+  // No DOCTYPE: this rules out entity bombs, XXE and external DTDs before any
+  // of it is read (Xerces 3.2.4's SAX parser has no switch to refuse one).
+  if (const auto at = prologDoctype(xml)) {
+    return makeError(DocumentError::Code::DoctypeForbidden, "DOCTYPE forbidden", *at);
   }
   if (!initXerces()) {
     return DocumentError{DocumentError::Code::Internal, "XML parser unavailable"};
@@ -255,8 +366,10 @@ std::optional<DocumentError> runSax(std::string_view xml, const Limits& limits, 
   r.handler.begin(sink, limits);
   // No copy: Xerces reads the caller's bytes. Encoding is forced to UTF-8,
   // the only one RFC 3863 §4.1 requires; other encodings are not decoded.
+  // The system id is given as XMLCh: the char* form transcodes it through the
+  // local code page (ICU) on every parse.
   xc::MemBufInputSource src(reinterpret_cast<const XMLByte*>(xml.data()), xml.size(),
-                            "pidf", false);
+                            u"pidf", false);
   src.setEncoding(u"UTF-8");
   try {
     r.reader->parse(src);

@@ -51,6 +51,11 @@ class SaxSink {
 // enforcing maxDepth and maxElements. Returns the first error, if any.
 std::optional<DocumentError> runSax(std::string_view xml, const Limits& limits, SaxSink& sink);
 
+// Where a DOCTYPE declaration starts in the prolog (the BOM, XML declaration,
+// comments, processing instructions and whitespace before the root element),
+// or nullopt if there is none.
+std::optional<Position> prologDoctype(std::string_view xml);
+
 // "what at line:col", the shape of every error message.
 DocumentError makeError(DocumentError::Code code, std::string_view what, Position at);
 

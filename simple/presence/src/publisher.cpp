@@ -103,12 +103,9 @@ void Publisher::handle(simple::ServerTransaction txn, sip::Message&& request) {
     if (body.size() > options_.maxBodyBytes) return reply(413);
     pidf::Limits limits;
     limits.maxBytes = options_.maxBodyBytes;
-    std::optional<pidf::DocumentError> bad;
-    if (package->name == "presence") {
-      if (auto doc = pidf::parsePidf(body, limits); !doc) bad = doc.error();
-    } else if (auto doc = pidf::parseDialogInfo(body, limits); !doc) {
-      bad = doc.error();
-    }
+    const std::optional<pidf::DocumentError> bad = package->name == "presence"
+                                                       ? pidf::validatePidf(body, limits)
+                                                       : pidf::validateDialogInfo(body, limits);
     if (bad) return reply(400, reasonFrom(bad->message));
   } else if (ifMatch.empty()) {
     return reply(400, "Missing Body");

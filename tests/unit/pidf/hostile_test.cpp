@@ -93,7 +93,37 @@ TEST(HostilePidf, ExternalFileEntityIsRefusedAndNotRead) {
   const auto r = parsePidf(xml);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, Code::DoctypeForbidden);
-  EXPECT_EQ(r.error().message, "DOCTYPE forbidden at 2:20");
+  EXPECT_EQ(r.error().message, "DOCTYPE forbidden at 2:1");
+}
+
+TEST(HostilePidf, DoctypeAfterBomCommentsAndInstructionsIsRefused) {
+  const std::string xml =
+      "\xEF\xBB\xBF<?xml version=\"1.0\"?>\n<!-- <presence/> -->\n<?pi x?>  "
+      "<!DOCTYPE presence SYSTEM \"file:///etc/hostname\">\n"
+      "<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"x\"/>";
+  const auto r = parsePidf(xml);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Code::DoctypeForbidden);
+  EXPECT_EQ(r.error().message, "DOCTYPE forbidden at 3:11");
+}
+
+TEST(HostilePidf, DoctypeTextInsideTheDocumentIsOnlyText) {
+  const auto r = parsePidf(doc("<!-- <!DOCTYPE x> --><note><![CDATA[<!DOCTYPE x>]]> &lt;!DOCTYPE</note>"));
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_EQ(r->notes.size(), 1u);
+  EXPECT_EQ(r->notes[0].text, "<!DOCTYPE x> <!DOCTYPE");
+}
+
+TEST(HostilePidf, DoctypeAfterTheRootIsNotWellFormed) {
+  EXPECT_EQ(pidfError(doc(kGoodTuple) + "<!DOCTYPE presence>"), Code::NotWellFormed);
+}
+
+TEST(HostilePidf, UndeclaredPrefixIsNotWellFormed) {
+  EXPECT_EQ(pidfError(doc("<x:note>hi</x:note>")), Code::NotWellFormed);
+}
+
+TEST(HostilePidf, UnterminatedCommentInTheProlog) {
+  EXPECT_EQ(pidfError("<?xml version=\"1.0\"?><!-- <!DOCTYPE p>"), Code::NotWellFormed);
 }
 
 TEST(HostilePidf, ExternalHttpEntityIsRefusedWithoutConnecting) {

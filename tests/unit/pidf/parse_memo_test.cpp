@@ -90,5 +90,30 @@ TEST(ParseMemo, DialogInfoIsRememberedByExactBytes) {
   EXPECT_EQ(*terminatedAgain, *terminated);
 }
 
+TEST(ParseMemo, ValidatingJudgesLikeParsingAndLeavesTheDocumentForTheNextParse) {
+  const std::string xml = pidf(3000, 2);
+  EXPECT_EQ(validatePidf(xml), std::nullopt);
+  const auto parsed = parsePidf(xml);  // from the memo: the validated document itself
+  ASSERT_TRUE(parsed.has_value());
+  EXPECT_EQ(parsed->entity, "sip:u3000@example.com");
+  ASSERT_EQ(parsed->tuples.size(), 2u);
+  EXPECT_EQ(parsed->tuples[1].id, "t1");
+
+  Limits tight;
+  tight.maxTuples = 1;
+  const auto refused = validatePidf(xml, tight);
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->code, DocumentError::Code::TooManyTuples);
+  EXPECT_EQ(refused->message, parsePidf(xml, tight).error().message);
+
+  const std::string broken = pidf(3001).substr(0, 70);
+  ASSERT_TRUE(validatePidf(broken).has_value());
+  EXPECT_EQ(validatePidf(broken)->message, parsePidf(broken).error().message);
+
+  EXPECT_EQ(validateDialogInfo(dialogInfo("early")), std::nullopt);
+  EXPECT_EQ(parseDialogInfo(dialogInfo("early"))->dialogs.at(0).state, DialogState::Early);
+  EXPECT_EQ(validateDialogInfo(pidf(3002))->code, parseDialogInfo(pidf(3002)).error().code);
+}
+
 }  // namespace
 }  // namespace parley::pidf

@@ -3,6 +3,7 @@
 // Safe to call from several threads at once.
 #pragma once
 
+#include <optional>
 #include <string_view>
 
 #include <tl/expected.hpp>
@@ -22,5 +23,14 @@ namespace parley::pidf {
 // application/dialog-info+xml [RFC 4235 §4].
 [[nodiscard]] tl::expected<DialogInfo, DocumentError> parseDialogInfo(
     std::string_view xml, const Limits& limits = {});
+
+// Whether `xml` parses as parsePidf / parseDialogInfo would, under `limits`:
+// the first error, or nullopt. The parsed document is kept for a later parse
+// of the same bytes (a publisher validates a body its watchers' NOTIFY will
+// compose a moment later) without being copied out.
+[[nodiscard]] std::optional<DocumentError> validatePidf(std::string_view xml,
+                                                        const Limits& limits = {});
+[[nodiscard]] std::optional<DocumentError> validateDialogInfo(std::string_view xml,
+                                                              const Limits& limits = {});
 
 }  // namespace parley::pidf
