@@ -40,9 +40,9 @@ bool accepts(const sip::Message& req, std::string_view type) {
 
 // The store change that takes the CSeq of the next NOTIFY in a live subscription.
 storage::SubscriptionStore::Change nextNotify(storage::WallTime now) {
-  return [now](const Subscription* cur) -> tl::expected<Subscription, StoreError> {
+  return [now](Subscription* cur) -> tl::expected<Subscription, StoreError> {
     if (cur == nullptr || cur->expires <= now) return refuse(481);
-    Subscription next = *cur;
+    Subscription next = std::move(*cur);  // the store's copy, ours to take
     ++next.localCSeq;
     return next;
   };

@@ -80,7 +80,8 @@ bool RedisSubscriptionStore::updateWithinLease(const std::string& id, WallTime n
     return false;
   Subscription view = std::move(known->front());
   view.localCSeq = lease->second.used;
-  auto next = change(&view);
+  Subscription given = view;  // the closure may move from its copy; `view` is compared below
+  auto next = change(&given);
   if (!next || !sameButCSeq(*next, view) || next->localCSeq <= view.localCSeq ||
       next->localCSeq > lease->second.ceiling)
     return false;  // more than a CSeq moved: a real write (the closure runs again then)
@@ -106,7 +107,9 @@ void RedisSubscriptionStore::update(const std::string& id, WallTime now, Change 
         current = &*view;
       }
     }
-    auto next = change(current);
+    std::optional<Subscription> given;  // the closure's own copy (it may move from it)
+    if (current != nullptr) given = view ? std::move(*view) : *current;
+    auto next = change(given ? &*given : nullptr);
     if (!next) return tl::unexpected(std::move(next.error()));
     seen->after = *next;
     if (next->expires <= now) return std::vector<Subscription>{};  // removed; `done` still gets it

@@ -158,3 +158,56 @@ TEST(SubscriptionId, IsTheDialogId) {
 
 }  // namespace
 }  // namespace parley::storage
+
+namespace parley::storage {
+namespace {
+
+Subscription getOf(MemorySubscriptionStore& store, const std::string& id) {
+  std::optional<Subscription> got;
+  store.get(id, kNow, [&](auto r) { got = *r; });
+  return got.value_or(Subscription{});
+}
+
+TEST(MemorySubscriptionStore, AClosureMayTakeTheRecordAndOnlyWhatChangedIsStored) {
+  MemorySubscriptionStore store;
+  Subscription s = sub("a", "presence sip:x@d", "sip:w1@d", kNow + 60s);
+  s.routeSet = {"<sip:p1@d;lr>", "<sip:p2@d;lr>"};
+  s.remoteTarget = "sip:w1@192.0.2.1";
+  ASSERT_TRUE(put(store, s));
+
+  // A NOTIFY's CSeq bump: the closure moves from the store's copy.
+  store.update(idOf("a"), kNow, [](Subscription* cur) -> tl::expected<Subscription, StoreError> {
+    Subscription next = std::move(*cur);
+    ++next.localCSeq;
+    return next;
+  }, [](auto r) { ASSERT_TRUE(r); });
+  Subscription expected = s;
+  expected.localCSeq = s.localCSeq + 1;
+  EXPECT_EQ(getOf(store, idOf("a")), expected);
+
+  // Strings that change (a route set, then the resource) are stored and reindexed.
+  store.update(idOf("a"), kNow, [](Subscription* cur) -> tl::expected<Subscription, StoreError> {
+    Subscription next = std::move(*cur);
+    next.routeSet = {"<sip:p1@d;lr>"};
+    next.resource = "presence sip:y@d";
+    return next;
+  }, [](auto r) { ASSERT_TRUE(r); });
+  expected.routeSet = {"<sip:p1@d;lr>"};
+  expected.resource = "presence sip:y@d";
+  EXPECT_EQ(getOf(store, idOf("a")), expected);
+  EXPECT_TRUE(watchersOf(store, "presence sip:x@d").empty());
+  EXPECT_EQ(watchersOf(store, "presence sip:y@d"), (std::vector<std::string>{idOf("a")}));
+
+  // A route that only extends or shortens the stored one is a change too.
+  for (const char* route : {"<sip:p1@d;lr>;x", "<sip:p1@d;lr>", "<sip:p1@d>"}) {
+    store.update(idOf("a"), kNow, [route](Subscription* cur) -> tl::expected<Subscription, StoreError> {
+      Subscription next = std::move(*cur);
+      next.routeSet = {route};
+      return next;
+    }, [](auto r) { ASSERT_TRUE(r); });
+    EXPECT_EQ(getOf(store, idOf("a")).routeSet, (std::vector<std::string>{route}));
+  }
+}
+
+}  // namespace
+}  // namespace parley::storage

@@ -36,9 +36,16 @@ class MemorySubscriptionStore final : public SubscriptionStore {
       return done(std::move(*next));
     }
     if (it != records_.end()) {
-      const bool moved = current->resource != next->resource || current->watcher != next->watcher;
-      if (moved) unindex(*it, *current);
-      it->pack(*next);  // the id (dialog) never changes, so the node keeps its place
+      // Compared with the record itself: the closure may have moved from `current`.
+      const bool moved = it->field(Resource) != next->resource || it->field(Watcher) != next->watcher;
+      if (moved) unindex(*it, it->field(Resource), it->field(Watcher));
+      // The id (dialog) never changes, so the node keeps its place. A NOTIFY
+      // moves only the CSeq: the packed strings stay as they are.
+      if (it->sameStrings(*next)) {
+        it->setNumbers(*next);
+      } else {
+        it->pack(*next);
+      }
       if (moved) index(*it, *next);
     } else {
       Record r;
@@ -136,9 +143,31 @@ class MemorySubscriptionStore final : public SubscriptionStore {
       }
       end[Routes] = static_cast<std::uint32_t>(text.size());
       text.shrink_to_fit();
+      setNumbers(s);
+    }
+
+    void setNumbers(const Subscription& s) const {
       expires = s.expires;
       localCSeq = s.localCSeq;
       remoteCSeq = s.remoteCSeq;
+    }
+
+    [[nodiscard]] bool sameStrings(const Subscription& s) const {
+      if (field(CallId) != s.callId || field(LocalTag) != s.localTag || field(RemoteTag) != s.remoteTag ||
+          field(Resource) != s.resource || field(Watcher) != s.watcher || field(EventId) != s.eventId ||
+          field(LocalUri) != s.localUri || field(RemoteUri) != s.remoteUri ||
+          field(RemoteTarget) != s.remoteTarget || field(Source) != s.source)
+        return false;
+      std::string_view routes = field(Routes);
+      for (std::size_t i = 0; i < s.routeSet.size(); ++i) {
+        if (i > 0) {
+          if (routes.empty() || routes.front() != '\n') return false;
+          routes.remove_prefix(1);
+        }
+        if (!routes.starts_with(s.routeSet[i])) return false;
+        routes.remove_prefix(s.routeSet[i].size());
+      }
+      return routes.empty();
     }
 
     [[nodiscard]] Subscription unpack() const {

@@ -62,8 +62,10 @@ class SubscriptionStore {
   /// Given the stored record (nullptr if none; possibly already expired: the
   /// closure decides what that means), returns the record to store, or a
   /// refusal. A returned record whose `expires` is not after `now` is removed,
-  /// and `done` still receives it (the terminating NOTIFY needs it).
-  using Change = std::function<tl::expected<Subscription, StoreError>(const Subscription* current)>;
+  /// and `done` still receives it (the terminating NOTIFY needs it). The
+  /// record is the closure's own copy: it may move from it (a NOTIFY's CSeq
+  /// bump takes the record instead of copying its strings).
+  using Change = std::function<tl::expected<Subscription, StoreError>(Subscription* current)>;
   using Ids = std::function<void(tl::expected<std::vector<std::string>, StoreError>)>;
   using Count = std::function<void(tl::expected<std::size_t, StoreError>)>;
   using Maybe = std::function<void(tl::expected<std::optional<Subscription>, StoreError>)>;
