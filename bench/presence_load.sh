@@ -28,6 +28,7 @@
 #   SETTLE      seconds to wait after a scenario before reading memory (default 6: Kamailio
 #               keeps finished transactions 5 s on its wait timer)
 #   KAM_CHILDREN, KAM_SHM_MB  passed to kamailio/run_kamailio.sh (defaults 4 and 1024)
+#   SERVERS     subset of "kamailio parleyd" (default both, in that order)
 #   KEEP=1      keep the work directory (configs, logs, sipp output, stat and rtt files)
 # Needs: sipp, python3, kamailio + kamailio-presence-modules, kamcmd, taskset (if PIN=1).
 # Loopback only; every process it starts is stopped by PID; each sipp is bounded by -timeout.
@@ -43,6 +44,10 @@ limit="${SIPP_LIMIT:-2000}"
 pin="${PIN:-1}"
 settle="${SETTLE:-6}"
 parleyd_src="${PARLEYD:-$root/build/server/parleyd}"
+read -r -a servers <<<"${SERVERS:-kamailio parleyd}"
+for s in "${servers[@]}"; do
+  [[ "$s" == kamailio || "$s" == parleyd ]] || { echo "SERVERS: kamailio and/or parleyd" >&2; exit 2; }
+done
 for v in "$secs" "${rates[@]}" "$limit" "$settle"; do
   if ! [[ "$v" =~ ^[0-9]+$ && "$v" -gt 0 ]]; then
     echo "usage: $0 [seconds] [rate...]   (positive integers)" >&2
@@ -160,7 +165,7 @@ echo "$(kamailio -v 2>/dev/null | head -n 1 | sed 's/ (.*//'), $((${KAM_CHILDREN
 
 for rate in "${rates[@]}"; do
   calls=$((rate * secs))
-  for server in kamailio parleyd; do
+  for server in "${servers[@]}"; do
     run_dir="$work/$server-$rate"
     mkdir -p "$run_dir" "$run_dir/uas"
     # one distinct user per call: every PUBLISH is an initial publication of a new presentity,
