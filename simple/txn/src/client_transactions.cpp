@@ -38,9 +38,9 @@ tl::expected<ClientTxnId, ClientError> TransactionLayer::Impl::sendRequest(sip::
   sink_.transmit(txn.to, txn.request);
   if (!txn.reliable) {
     txn.eInterval = timers_.t1;
-    arm(id, TimerName::E, now + txn.eInterval);
+    arm(txn, TimerName::E, now + txn.eInterval);
   }
-  arm(id, TimerName::F, now + timeoutInterval());
+  arm(txn, TimerName::F, now + timeoutInterval());
   const ClientTxn& stored = clients_.emplace(id, std::move(txn)).first->second;
   clientByKey_.emplace(stored.key, id);  // views the key in place
   return id;
@@ -66,8 +66,8 @@ void TransactionLayer::Impl::receiveResponse(sip::Message&& resp, const sip::Pee
     tu_.onResponse(id, std::move(resp));
     return;
   }
-  cancel(id, TimerName::E);
-  cancel(id, TimerName::F);
+  cancel(txn, TimerName::E);
+  cancel(txn, TimerName::F);
   if (txn.reliable) {
     eraseClient(id);  // Timer K = 0 on reliable transports
   } else {
@@ -75,7 +75,7 @@ void TransactionLayer::Impl::receiveResponse(sip::Message&& resp, const sip::Pee
     // Completed only absorbs retransmitted responses for T4; the request is
     // never resent again, so its bytes (a NOTIFY with its body) go now.
     std::string().swap(txn.request);
-    arm(id, TimerName::K, now + timers_.t4);
+    arm(txn, TimerName::K, now + timers_.t4);
   }
   tu_.onResponse(id, std::move(resp));
 }
@@ -105,7 +105,7 @@ void TransactionLayer::Impl::onClientTimer(ClientTxn& txn, TimerName name, TimeP
       txn.eInterval = txn.state == ClientState::Proceeding
                           ? timers_.t2
                           : std::min(2 * txn.eInterval, timers_.t2);
-      arm(txn.id, TimerName::E, now + txn.eInterval);
+      arm(txn, TimerName::E, now + txn.eInterval);
       return;
     case TimerName::F: {
       const ClientTxnId id = txn.id;

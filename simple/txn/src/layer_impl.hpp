@@ -52,6 +52,7 @@ struct ServerTxn {
   std::string lastResponse;   ///< wire bytes of the most recent response sent
   int lastStatus = 0;         ///< its status code (0: nothing sent yet)
   std::chrono::milliseconds gInterval{0};
+  std::uint16_t timers = 0;   ///< bit k set: TimerName k is armed (see Impl::arm)
 };
 
 struct ClientTxn {
@@ -62,6 +63,7 @@ struct ClientTxn {
   sip::Peer to;
   std::string request;  ///< wire bytes, resent verbatim on Timer E
   std::chrono::milliseconds eInterval{0};
+  std::uint16_t timers = 0;  ///< bit k set: TimerName k is armed (see Impl::arm)
 };
 
 // --- matching helpers (matching.cpp) -------------------------------------------
@@ -115,8 +117,23 @@ class TransactionLayer::Impl {
 
   // transaction_layer.cpp
   void advance(TimePoint now);
-  void arm(std::uint64_t id, TimerName name, TimePoint deadline);
-  void cancel(std::uint64_t id, TimerName name);
+  // A transaction knows which of its timers are armed: cancelling one that is
+  // not, and erasing a transaction whose timers have all fired (the usual end,
+  // by Timer J or K), then cost no lookup in the timer index.
+  static constexpr std::uint16_t bit(TimerName name) {
+    return static_cast<std::uint16_t>(1U << static_cast<unsigned>(name));
+  }
+  template <class Txn>
+  void arm(Txn& txn, TimerName name, TimePoint deadline) {
+    txn.timers |= bit(name);
+    heap_.arm(txn.id, static_cast<TimerKind>(name), deadline);
+  }
+  template <class Txn>
+  void cancel(Txn& txn, TimerName name) {
+    if ((txn.timers & bit(name)) == 0) return;
+    txn.timers &= static_cast<std::uint16_t>(~bit(name));
+    heap_.cancel(txn.id, static_cast<TimerKind>(name));
+  }
   void eraseServer(ServerTxnId id);
   void eraseClient(ClientTxnId id);
   [[nodiscard]] std::chrono::milliseconds timeoutInterval() const { return 64 * timers_.t1; }

@@ -72,12 +72,12 @@ void TransactionLayer::Impl::receiveRequest(sip::Message&& req, const sip::Peer&
     ++stats_.acksAbsorbed;  // never passed up (§17.2.1)
     if (txn->state == ServerState::Completed) {
       txn->state = ServerState::Confirmed;
-      cancel(txn->id, TimerName::G);
-      cancel(txn->id, TimerName::H);
+      cancel(*txn, TimerName::G);
+      cancel(*txn, TimerName::H);
       if (txn->reliable) {
         eraseServer(txn->id);  // Timer I = 0 on reliable transports
       } else {
-        arm(txn->id, TimerName::I, now + timers_.t4);
+        arm(*txn, TimerName::I, now + timers_.t4);
       }
     }
     return;
@@ -129,11 +129,18 @@ void TransactionLayer::Impl::receiveRequest(sip::Message&& req, const sip::Peer&
   txn.tryingAt = now + (txn.invite ? kInviteTryingDelay : nonInviteTryingDelay());
 
   const ServerTxnId id = txn.id;
-  arm(id, TimerName::Trying100, txn.tryingAt);
-  arm(id, TimerName::TuGuard, now + timeoutInterval());
   indexServer(servers_.emplace(id, std::move(txn)).first->second);  // keys viewed in place
 
   tu_.onRequest(id, std::move(req), from, ctx);  // may call respond() re-entrantly
+
+  // The guards are armed only if the TU has not answered by now. Most answers
+  // come inside onRequest (the memory backend), and a timer armed and
+  // cancelled at once still cost two index updates and a stale heap entry.
+  // Their deadlines count from `now` all the same.
+  const auto it = servers_.find(id);
+  if (it == servers_.end() || it->second.lastStatus >= 200) return;
+  if (it->second.lastStatus == 0) arm(it->second, TimerName::Trying100, it->second.tryingAt);
+  arm(it->second, TimerName::TuGuard, now + timeoutInterval());
 }
 
 bool TransactionLayer::Impl::respond(ServerTxnId id, sip::Message&& resp, TimePoint now) {
@@ -172,11 +179,11 @@ bool TransactionLayer::Impl::respond(ServerTxnId id, sip::Message&& resp, TimePo
 
   if (code < 200) {
     txn.state = ServerState::Proceeding;
-    cancel(id, TimerName::Trying100);
+    cancel(txn, TimerName::Trying100);
     return true;
   }
-  cancel(id, TimerName::Trying100);
-  cancel(id, TimerName::TuGuard);
+  cancel(txn, TimerName::Trying100);
+  cancel(txn, TimerName::TuGuard);
   // A final response was sent: the 100 Trying template is dead weight while the
   // transaction lingers (up to 64·T1 on UDP); free it.
   std::string().swap(txn.tryingHeaders);
@@ -191,16 +198,16 @@ bool TransactionLayer::Impl::respond(ServerTxnId id, sip::Message&& resp, TimePo
     }
     if (!txn.reliable) {
       txn.gInterval = timers_.t1;
-      arm(id, TimerName::G, now + txn.gInterval);
+      arm(txn, TimerName::G, now + txn.gInterval);
     }
-    arm(id, TimerName::H, now + timeoutInterval());
+    arm(txn, TimerName::H, now + timeoutInterval());
     return true;
   }
   txn.state = ServerState::Completed;
   if (txn.reliable) {
     eraseServer(id);  // Timer J = 0 on reliable transports
   } else {
-    arm(id, TimerName::J, now + timeoutInterval());
+    arm(txn, TimerName::J, now + timeoutInterval());
   }
   return true;
 }
@@ -234,7 +241,7 @@ void TransactionLayer::Impl::onServerTimer(ServerTxn& txn, TimerName name, TimeP
         ++stats_.retransmissionsSent;
         sink_.transmit(txn.replyTo, txn.lastResponse);
         txn.gInterval = std::min(2 * txn.gInterval, timers_.t2);
-        arm(txn.id, TimerName::G, now + txn.gInterval);
+        arm(txn, TimerName::G, now + txn.gInterval);
       }
       return;
     case TimerName::H:

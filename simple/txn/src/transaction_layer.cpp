@@ -18,9 +18,8 @@ constexpr std::uint32_t bits(std::initializer_list<TimerName> names) {
   for (auto n : names) mask |= std::uint32_t{1} << static_cast<unsigned>(n);
   return mask;
 }
-// The timers each side can have armed (RFC 3261 Figures 5 to 8, plus the layer's own): erasing
-// a transaction looks up only these, each lookup a likely cache miss in a table sized for
-// max_transactions.
+// The timers each side can have armed (RFC 3261 Figures 5 to 8, plus the layer's own): a due
+// timer is looked up only in its side's table.
 constexpr std::uint32_t kServerTimers =
     bits({TimerName::G, TimerName::H, TimerName::I, TimerName::J, TimerName::Trying100, TimerName::TuGuard});
 constexpr std::uint32_t kClientTimers = bits({TimerName::E, TimerName::F, TimerName::K});
@@ -54,20 +53,12 @@ TransactionLayer::Impl::Impl(Options options, TransactionUser& tu, TransportSink
   heap_.reserve(maxTransactions_);
 }
 
-void TransactionLayer::Impl::arm(std::uint64_t id, TimerName name, TimePoint deadline) {
-  heap_.arm(id, static_cast<TimerKind>(name), deadline);
-}
-
-void TransactionLayer::Impl::cancel(std::uint64_t id, TimerName name) {
-  heap_.cancel(id, static_cast<TimerKind>(name));
-}
-
 void TransactionLayer::Impl::eraseServer(ServerTxnId id) {
   auto it = servers_.find(id);
   if (it == servers_.end()) {
     return;
   }
-  heap_.cancelKinds(id, kServerTimers);
+  if (it->second.timers != 0) heap_.cancelKinds(id, it->second.timers);
   unindexServer(it->second);
   servers_.erase(it);
 }
@@ -77,7 +68,7 @@ void TransactionLayer::Impl::eraseClient(ClientTxnId id) {
   if (it == clients_.end()) {
     return;
   }
-  heap_.cancelKinds(id, kClientTimers);
+  if (it->second.timers != 0) heap_.cancelKinds(id, it->second.timers);
   clientByKey_.erase(it->second.key);
   clients_.erase(it);
 }
@@ -87,10 +78,15 @@ void TransactionLayer::Impl::advance(TimePoint now) {
   // (intervals are at least 1 ms; zero-length timers are never armed).
   while (auto due = heap_.popDue(now)) {
     const auto name = static_cast<TimerName>(due->kind);
-    if (auto s = servers_.find(due->owner); s != servers_.end()) {
+    // The kind says which side owns it: one table lookup, not two.
+    if (((kClientTimers >> due->kind) & 1U) != 0) {
+      if (auto c = clients_.find(due->owner); c != clients_.end()) {
+        c->second.timers &= static_cast<std::uint16_t>(~bit(name));
+        onClientTimer(c->second, name, now);
+      }
+    } else if (auto s = servers_.find(due->owner); s != servers_.end()) {
+      s->second.timers &= static_cast<std::uint16_t>(~bit(name));
       onServerTimer(s->second, name, now);
-    } else if (auto c = clients_.find(due->owner); c != clients_.end()) {
-      onClientTimer(c->second, name, now);
     }
   }
 }

@@ -182,6 +182,22 @@ TEST(NonInviteServer, TuTryingOverTcpIsSentAtAnyTime) {
   EXPECT_EQ(h.net.sent.size(), 1U);  // the layer does not add its own 100
 }
 
+TEST(NonInviteServer, TuTryingFromInsideOnRequestLeavesOnlyTheGuard) {
+  Harness h;
+  Req r;
+  r.viaTransport = "TCP";
+  h.tu.hook = [&](ServerTxnId id, const sip::Message&) {
+    EXPECT_TRUE(h.respond(id, r, 100, "Trying", ""));
+  };
+  h.injectRequest(r, tcpPeer());
+  EXPECT_FALSE(h.layer().timerDeadlineForTest(h.lastId(), TimerName::Trying100));
+  EXPECT_EQ(h.layer().timerDeadlineForTest(h.lastId(), TimerName::TuGuard), h.t0 + 32s);
+  h.runUntil(10s);
+  EXPECT_EQ(h.net.sent.size(), 1U);  // the TU's 100 only
+  EXPECT_TRUE(h.respond(h.lastId(), r, 200, "OK"));
+  EXPECT_FALSE(h.layer().timerDeadlineForTest(h.lastId(), TimerName::TuGuard));
+}
+
 TEST(NonInviteServer, ProvisionalOtherThan100IsRefused) {
   Harness h;
   const Req r;
