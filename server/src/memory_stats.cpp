@@ -5,6 +5,8 @@
 #include <limits>
 #include <string>
 
+#include "parley/txn/txn_memory.hpp"
+
 // jemalloc's control interface, declared weak: parleyd links jemalloc (src/allocator.cpp) and
 // gets the real one; a sanitized build or a test binary without it sees a null pointer.
 extern "C" int mallctl(const char* name, void* oldp, std::size_t* oldlenp, void* newp, std::size_t newlen)
@@ -42,7 +44,13 @@ MemoryStats memoryStats() {
       auto metadata = jemallocStat("stats.metadata");
       if (allocated && active && resident && metadata) {
         s.allocator = "jemalloc";
-        s.heap = MemoryStats::Allocator{*allocated, *active, *resident, *metadata};
+        s.heap = MemoryStats::Allocator{*allocated, *active, *resident, *metadata, 0};
+        if (const long arena = txn::transactionArena(); arena >= 0) {
+          const std::string prefix = "stats.arenas." + std::to_string(arena);
+          const auto small = jemallocStat((prefix + ".small.allocated").c_str());
+          const auto large = jemallocStat((prefix + ".large.allocated").c_str());
+          s.heap->transactions = small.value_or(0) + large.value_or(0);
+        }
       }
     }
   }

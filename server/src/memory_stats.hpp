@@ -17,6 +17,8 @@ struct MemoryStats {
     std::uint64_t active = 0;     ///< bytes in pages holding them (allocated + fragmentation)
     std::uint64_t resident = 0;   ///< bytes the allocator holds resident, its metadata included
     std::uint64_t metadata = 0;   ///< the allocator's own bookkeeping
+    /// of `allocated`, the bytes of SIP transactions (their own arena, parley/txn/txn_memory.hpp)
+    std::uint64_t transactions = 0;
   };
   std::optional<Allocator> heap;  ///< jemalloc only
 };

@@ -274,6 +274,8 @@ def http_api_stream(work: Path, args) -> None:
         if mem["allocator"] == "jemalloc":  # a Release parleyd; sanitized builds keep libc's
             check(0 < mem["allocated_bytes"] <= mem["active_bytes"] <= mem["allocator_resident_bytes"]
                   and mem["allocator_metadata_bytes"] > 0, f"allocator memory: {mem}")
+            # the PUBLISHes' transactions linger 32 s, in their own arena
+            check(0 < mem["transactions_bytes"] < mem["allocated_bytes"], f"transaction memory: {mem}")
         else:
             check(mem["allocator"] == "libc" and "allocated_bytes" not in mem, f"memory: {mem}")
 
@@ -291,7 +293,8 @@ def http_api_stream(work: Path, args) -> None:
                        "parley_http_stream_clients 1", 'parley_notify_queue{state="in_flight"}',
                        'parley_memory_bytes{kind="rss_anon"} '):
             check(needle in text, f"/metrics lacks {needle}:\n{text}")
-        check(('parley_memory_bytes{kind="allocated"} ' in text) == (mem["allocator"] == "jemalloc"),
+        check(('parley_memory_bytes{kind="allocated"} ' in text) == (mem["allocator"] == "jemalloc")
+              and ('parley_memory_bytes{kind="transactions"} ' in text) == (mem["allocator"] == "jemalloc"),
               f"/metrics and /api/v1/stats disagree on the allocator's figures:\n{text}")
         ws.close()
 

@@ -193,7 +193,8 @@ json NodeApi::stats() {
   s["memory"] = {{"allocator", mem.allocator}, {"rss_anon_bytes", mem.rssAnon}, {"rss_file_bytes", mem.rssFile}};
   if (mem.heap)
     s["memory"].update({{"allocated_bytes", mem.heap->allocated}, {"active_bytes", mem.heap->active},
-                        {"allocator_resident_bytes", mem.heap->resident}, {"allocator_metadata_bytes", mem.heap->metadata}});
+                        {"allocator_resident_bytes", mem.heap->resident}, {"allocator_metadata_bytes", mem.heap->metadata},
+                        {"transactions_bytes", mem.heap->transactions}});
   return s;
 }
 
@@ -305,7 +306,7 @@ std::string NodeApi::metrics() const {
   const auto mem = memoryStats();
   family("parley_memory_bytes", "gauge",
          "process memory: resident anonymous and file-backed pages; with jemalloc also bytes allocated, in active "
-         "pages, held resident by the allocator and its metadata");
+         "pages, held resident by the allocator and its metadata, and allocated for SIP transactions");
   sample("parley_memory_bytes", "kind=\"rss_anon\"", mem.rssAnon);
   sample("parley_memory_bytes", "kind=\"rss_file\"", mem.rssFile);
   if (mem.heap) {
@@ -313,6 +314,7 @@ std::string NodeApi::metrics() const {
     sample("parley_memory_bytes", "kind=\"active\"", mem.heap->active);
     sample("parley_memory_bytes", "kind=\"allocator_resident\"", mem.heap->resident);
     sample("parley_memory_bytes", "kind=\"allocator_metadata\"", mem.heap->metadata);
+    sample("parley_memory_bytes", "kind=\"transactions\"", mem.heap->transactions);
   }
   return m.str();
 }

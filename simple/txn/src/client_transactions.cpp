@@ -30,9 +30,9 @@ tl::expected<ClientTxnId, ClientError> TransactionLayer::Impl::sendRequest(sip::
   ClientTxn txn;
   txn.id = nextId_++;
   txn.reliable = sip::isReliable(to.transport);
-  txn.key = std::move(key);
+  txn.key = key;
   txn.to = to;
-  txn.request = sip::serialize(req);  // once; Timer E resends these bytes
+  txn.request = sip::serialize(req);  // once, into transaction memory; Timer E resends these bytes
 
   const ClientTxnId id = txn.id;
   sink_.transmit(txn.to, txn.request);
@@ -74,7 +74,7 @@ void TransactionLayer::Impl::receiveResponse(sip::Message&& resp, const sip::Pee
     txn.state = ClientState::Completed;
     // Completed only absorbs retransmitted responses for T4; the request is
     // never resent again, so its bytes (a NOTIFY with its body) go now.
-    std::string().swap(txn.request);
+    TransactionString().swap(txn.request);
     arm(txn, TimerName::K, now + timers_.t4);
   }
   tu_.onResponse(id, std::move(resp));

@@ -15,6 +15,7 @@
 #include "parley/sip/peer.hpp"
 #include "parley/txn/timer_heap.hpp"
 #include "parley/txn/transaction_layer.hpp"
+#include "parley/txn/txn_memory.hpp"
 
 namespace parley::txn {
 
@@ -42,14 +43,16 @@ struct ServerTxn {
   /// matched with the §17.2.3 legacy rules and `old` (set exactly then).
   bool legacy = false;
   ServerState state = ServerState::Trying;
-  std::string method;         ///< request method token ("INVITE", "SUBSCRIBE", ...)
-  std::string branchKey;      ///< RFC 3261 key: branch + sent-by (empty when legacy)
-  std::string dialogKey;      ///< Call-ID + From tag + CSeq number (legacy and §8.2.2.2)
+  // The strings that live as long as the transaction come from transaction
+  // memory (txn_memory.hpp).
+  TransactionString method;     ///< request method token ("INVITE", "SUBSCRIBE", ...)
+  TransactionString branchKey;  ///< RFC 3261 key: branch + sent-by (empty when legacy)
+  TransactionString dialogKey;  ///< Call-ID + From tag + CSeq number (legacy and §8.2.2.2)
   std::unique_ptr<LegacyMatch> old;  ///< legacy only
   sip::Peer replyTo;          ///< responseDestination() of the creating request
   TimePoint tryingAt;         ///< when the layer sends 100 Trying by itself (Trying100)
-  std::string tryingHeaders;  ///< Via/From/To/Call-ID/CSeq/Timestamp rows for a 100
-  std::string lastResponse;   ///< wire bytes of the most recent response sent
+  TransactionString tryingHeaders;  ///< Via/From/To/Call-ID/CSeq/Timestamp rows for a 100
+  TransactionString lastResponse;   ///< wire bytes of the most recent response sent
   int lastStatus = 0;         ///< its status code (0: nothing sent yet)
   std::chrono::milliseconds gInterval{0};
   std::uint16_t timers = 0;   ///< bit k set: TimerName k is armed (see Impl::arm)
@@ -59,9 +62,9 @@ struct ClientTxn {
   ClientTxnId id = kNoTransaction;
   bool reliable = false;
   ClientState state = ClientState::Trying;
-  std::string key;      ///< branch + CSeq method (§17.1.3)
+  TransactionString key;      ///< branch + CSeq method (§17.1.3)
   sip::Peer to;
-  std::string request;  ///< wire bytes, resent verbatim on Timer E
+  TransactionString request;  ///< wire bytes, resent verbatim on Timer E
   std::chrono::milliseconds eInterval{0};
   std::uint16_t timers = 0;  ///< bit k set: TimerName k is armed (see Impl::arm)
 };
@@ -147,14 +150,20 @@ class TransactionLayer::Impl {
   TransportSink& sink_;
   TimerHeap heap_;
   std::uint64_t nextId_ = 1;  // shared by server and client ids: one heap owner space
-  std::unordered_map<ServerTxnId, ServerTxn> servers_;
-  std::unordered_map<ClientTxnId, ClientTxn> clients_;
+  template <class K, class V>
+  using Map = std::unordered_map<K, V, std::hash<K>, std::equal_to<K>,
+                                 TransactionAllocator<std::pair<const K, V>>>;
+  template <class K, class V>
+  using MultiMap = std::unordered_multimap<K, V, std::hash<K>, std::equal_to<K>,
+                                           TransactionAllocator<std::pair<const K, V>>>;
+  Map<ServerTxnId, ServerTxn> servers_;
+  Map<ClientTxnId, ClientTxn> clients_;
   // The index keys view the keys held by the transaction itself (its map node
   // never moves), so a transaction's keys are stored once: index a transaction
   // after it is in servers_/clients_, unindex it before it leaves.
-  std::unordered_multimap<std::string_view, ServerTxnId> byBranch_;  // RFC 3261 server txns
-  std::unordered_multimap<std::string_view, ServerTxnId> byDialog_;  // every server txn
-  std::unordered_map<std::string_view, ClientTxnId> clientByKey_;
+  MultiMap<std::string_view, ServerTxnId> byBranch_;  // RFC 3261 server txns
+  MultiMap<std::string_view, ServerTxnId> byDialog_;  // every server txn
+  Map<std::string_view, ClientTxnId> clientByKey_;
   Stats stats_;
 };
 

@@ -259,8 +259,8 @@ void TransactionLayer::Impl::indexServer(const ServerTxn& txn) {
 }
 
 namespace {
-void eraseEntry(std::unordered_multimap<std::string_view, ServerTxnId>& index, std::string_view key,
-                ServerTxnId id) {
+template <class Index>
+void eraseEntry(Index& index, std::string_view key, ServerTxnId id) {
   auto [lo, hi] = index.equal_range(key);
   for (auto it = lo; it != hi; ++it) {
     if (it->second == id) {

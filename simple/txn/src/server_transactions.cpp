@@ -26,8 +26,8 @@ bool isTryingRow(sip::HeaderId id) {
 // §8.2.6: a 100 copies Via (all rows, in order), From, To (no tag is added to a
 // 100), Call-ID, CSeq and Timestamp. Kept as wire rows so the layer can send
 // the 100 after the request itself went to the TU.
-std::string tryingRows(const sip::Message& req, const sip::Peer& source) {
-  std::string rows;
+TransactionString tryingRows(const sip::Message& req, const sip::Peer& source) {
+  TransactionString rows;
   bool firstVia = true;
   for (const auto& h : req.headers()) {
     if (!isTryingRow(h.id)) {
@@ -114,7 +114,7 @@ void TransactionLayer::Impl::receiveRequest(sip::Message&& req, const sip::Peer&
   txn.reliable = sip::isReliable(from.transport);
   txn.legacy = !req.topVia().rfc3261Branch();
   txn.state = txn.invite ? ServerState::Proceeding : ServerState::Trying;
-  txn.method = std::string(detail::methodToken(req));
+  txn.method = detail::methodToken(req);
   txn.dialogKey = detail::dialogKey(req);
   if (txn.legacy) {
     txn.old = std::make_unique<LegacyMatch>();
@@ -172,9 +172,9 @@ bool TransactionLayer::Impl::respond(ServerTxnId id, sip::Message&& resp, TimePo
     }
   }
 
-  std::string bytes = sip::serialize(resp);
+  const std::string bytes = sip::serialize(resp);
   sink_.transmit(txn.replyTo, bytes);
-  txn.lastResponse = std::move(bytes);
+  txn.lastResponse = bytes;  // kept in transaction memory for retransmissions
   txn.lastStatus = code;
 
   if (code < 200) {
@@ -186,7 +186,7 @@ bool TransactionLayer::Impl::respond(ServerTxnId id, sip::Message&& resp, TimePo
   cancel(txn, TimerName::TuGuard);
   // A final response was sent: the 100 Trying template is dead weight while the
   // transaction lingers (up to 64·T1 on UDP); free it.
-  std::string().swap(txn.tryingHeaders);
+  TransactionString().swap(txn.tryingHeaders);
   if (txn.invite) {
     if (code < 300) {
       eraseServer(id);  // §17.2.1: a 2xx ends the transaction; the TU retransmits it

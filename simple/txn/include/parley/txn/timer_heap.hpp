@@ -16,6 +16,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "parley/txn/txn_memory.hpp"
+
 namespace parley::txn {
 
 using Clock = std::chrono::steady_clock;
@@ -97,8 +99,10 @@ class TimerHeap {
   // half the heap.
   void tidy();
 
-  std::vector<Entry> heap_;
-  std::unordered_map<Key, Slot, KeyHash> live_;
+  // Transaction memory (txn_memory.hpp): a transaction's Timer J lives as
+  // long as the transaction.
+  std::vector<Entry, TransactionAllocator<Entry>> heap_;
+  std::unordered_map<Key, Slot, KeyHash, std::equal_to<Key>, TransactionAllocator<std::pair<const Key, Slot>>> live_;
   std::uint64_t nextGeneration_ = 1;
 };
 
