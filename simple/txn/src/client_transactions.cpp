@@ -36,11 +36,16 @@ tl::expected<ClientTxnId, ClientError> TransactionLayer::Impl::sendRequest(sip::
 
   const ClientTxnId id = txn.id;
   sink_.transmit(txn.to, txn.request);
+  // Over UDP one heap entry carries both timers: Timer E's next firing, or
+  // Timer F's if that comes first (fDeadline). Almost every transaction ends
+  // with its response within T1, so this halves the timer work per request.
+  txn.fDeadline = now + timeoutInterval();
   if (!txn.reliable) {
     txn.eInterval = timers_.t1;
-    arm(txn, TimerName::E, now + txn.eInterval);
+    arm(txn, TimerName::E, std::min(now + txn.eInterval, txn.fDeadline));
+  } else {
+    arm(txn, TimerName::F, txn.fDeadline);
   }
-  arm(txn, TimerName::F, now + timeoutInterval());
   const ClientTxn& stored = clients_.emplace(id, std::move(txn)).first->second;
   clientByKey_.emplace(stored.key, id);  // views the key in place
   return id;
@@ -99,13 +104,16 @@ void TransactionLayer::Impl::onClientTimer(ClientTxn& txn, TimerName name, TimeP
       if (txn.state == ClientState::Completed) {
         return;
       }
+      if (now >= txn.fDeadline) {
+        return onClientTimer(txn, TimerName::F, now);  // Timer F, carried by the E entry
+      }
       ++stats_.retransmissionsSent;
       sink_.transmit(txn.to, txn.request);
       // §17.1.2.2: doubling up to T2 in Trying; T2 flat in Proceeding.
       txn.eInterval = txn.state == ClientState::Proceeding
                           ? timers_.t2
                           : std::min(2 * txn.eInterval, timers_.t2);
-      arm(txn, TimerName::E, now + txn.eInterval);
+      arm(txn, TimerName::E, std::min(now + txn.eInterval, txn.fDeadline));
       return;
     case TimerName::F: {
       const ClientTxnId id = txn.id;

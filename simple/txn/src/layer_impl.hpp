@@ -66,6 +66,7 @@ struct ClientTxn {
   sip::Peer to;
   TransactionString request;  ///< wire bytes, resent verbatim on Timer E
   std::chrono::milliseconds eInterval{0};
+  TimePoint fDeadline;        ///< Timer F (over UDP carried by the Timer E entry)
   std::uint16_t timers = 0;  ///< bit k set: TimerName k is armed (see Impl::arm)
 };
 
