@@ -46,21 +46,21 @@ tl::expected<ClientTxnId, ClientError> TransactionLayer::Impl::sendRequest(sip::
   } else {
     arm(txn, TimerName::F, txn.fDeadline);
   }
-  const ClientTxn& stored = clients_.emplace(id, std::move(txn)).first->second;
-  clientByKey_.emplace(stored.key, id);  // views the key in place
+  ClientTxn& stored = clients_.emplace(id, std::move(txn)).first->second;
+  clientByKey_.emplace(stored.key, &stored);  // views the key in place
   return id;
 }
 
 void TransactionLayer::Impl::receiveResponse(sip::Message&& resp, const sip::Peer& from,
                                              TimePoint now) {
-  const std::string key = detail::clientKey(resp.topVia().branch, detail::cseqMethodOf(resp));
-  auto found = clientByKey_.find(key);
+  detail::clientKeyInto(responseKey_, resp.topVia().branch, detail::cseqMethodOf(resp));
+  auto found = clientByKey_.find(responseKey_);
   if (found == clientByKey_.end()) {
     ++stats_.strayResponses;
     tu_.onStrayResponse(std::move(resp), from);
     return;
   }
-  ClientTxn& txn = clients_.at(found->second);
+  ClientTxn& txn = *found->second;
   const ClientTxnId id = txn.id;
   if (txn.state == ClientState::Completed) {
     ++stats_.responseRetransmissions;  // Completed absorbs retransmitted finals

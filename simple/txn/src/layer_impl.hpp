@@ -92,6 +92,8 @@ namespace detail {
 [[nodiscard]] std::string cseqMethodOf(const sip::Message& msg);
 /// §17.1.3 client key: top-Via branch + CSeq method.
 [[nodiscard]] std::string clientKey(std::string_view branch, std::string_view method);
+/// The same, written into `key` (its buffer reused).
+void clientKeyInto(std::string& key, std::string_view branch, std::string_view method);
 }  // namespace detail
 
 class TransactionLayer::Impl {
@@ -112,11 +114,14 @@ class TransactionLayer::Impl {
   void onClientTimer(ClientTxn& txn, TimerName name, TimePoint now);
 
   // matching.cpp
-  [[nodiscard]] ServerTxn* matchRequest(const sip::Message& req);
+  /// `branchKey` (RFC 3261 requests) and `dialogKey` of the request, computed
+  /// once: a new transaction is matched, checked for merging and indexed by them.
+  [[nodiscard]] ServerTxn* matchRequest(const sip::Message& req, std::string_view branchKey,
+                                        std::string_view dialogKey);
   [[nodiscard]] ServerTxn* matchAck(const sip::Message& ack);
-  [[nodiscard]] bool isMerged(const sip::Message& req) const;
+  [[nodiscard]] bool isMerged(const sip::Message& req, std::string_view dialogKey) const;
   [[nodiscard]] std::optional<CancelTarget> findCancelTarget(const sip::Message& cancel) const;
-  void indexServer(const ServerTxn& txn);
+  void indexServer(ServerTxn& txn);
   void unindexServer(const ServerTxn& txn);
 
   // transaction_layer.cpp
@@ -161,10 +166,12 @@ class TransactionLayer::Impl {
   Map<ClientTxnId, ClientTxn> clients_;
   // The index keys view the keys held by the transaction itself (its map node
   // never moves), so a transaction's keys are stored once: index a transaction
-  // after it is in servers_/clients_, unindex it before it leaves.
-  MultiMap<std::string_view, ServerTxnId> byBranch_;  // RFC 3261 server txns
-  MultiMap<std::string_view, ServerTxnId> byDialog_;  // every server txn
-  Map<std::string_view, ClientTxnId> clientByKey_;
+  // after it is in servers_/clients_, unindex it before it leaves. They point
+  // at the transaction itself (map nodes never move): one lookup, not two.
+  MultiMap<std::string_view, ServerTxn*> byBranch_;  // RFC 3261 server txns
+  MultiMap<std::string_view, ServerTxn*> byDialog_;  // every server txn
+  Map<std::string_view, ClientTxn*> clientByKey_;
+  std::string responseKey_;  // receiveResponse's lookup key, its buffer reused
   Stats stats_;
 };
 

@@ -132,10 +132,15 @@ std::string cseqMethodOf(const sip::Message& msg) {
   return parsed ? std::string(parsed->methodName) : std::string{};
 }
 
-std::string clientKey(std::string_view branch, std::string_view method) {
-  std::string key(branch);
+void clientKeyInto(std::string& key, std::string_view branch, std::string_view method) {
+  key.assign(branch);
   key.push_back(kSep);
   key.append(method);
+}
+
+std::string clientKey(std::string_view branch, std::string_view method) {
+  std::string key;
+  clientKeyInto(key, branch, method);
   return key;
 }
 
@@ -153,21 +158,21 @@ bool legacyUriAndViaMatch(const ServerTxn& txn, const sip::Message& req) {
 
 // §17.2.3. RFC 3261 requests: branch + sent-by + method. RFC 2543 requests:
 // Request-URI, To tag, From tag, Call-ID, CSeq (with method), top Via.
-ServerTxn* TransactionLayer::Impl::matchRequest(const sip::Message& req) {
+ServerTxn* TransactionLayer::Impl::matchRequest(const sip::Message& req, std::string_view branchKey,
+                                                std::string_view dialogKey) {
   const std::string_view method = detail::methodToken(req);
   if (req.topVia().rfc3261Branch()) {
-    auto [lo, hi] = byBranch_.equal_range(detail::branchKey(req.topVia()));
+    auto [lo, hi] = byBranch_.equal_range(branchKey);
     for (auto it = lo; it != hi; ++it) {
-      ServerTxn& txn = servers_.at(it->second);
-      if (txn.method == method) {
-        return &txn;
+      if (it->second->method == method) {
+        return it->second;
       }
     }
     return nullptr;
   }
-  auto [lo, hi] = byDialog_.equal_range(detail::dialogKey(req));
+  auto [lo, hi] = byDialog_.equal_range(dialogKey);
   for (auto it = lo; it != hi; ++it) {
-    ServerTxn& txn = servers_.at(it->second);
+    ServerTxn& txn = *it->second;
     if (txn.legacy && txn.method == method && txn.old->toTag == req.to().tag() &&
         legacyUriAndViaMatch(txn, req)) {
       return &txn;
@@ -182,16 +187,15 @@ ServerTxn* TransactionLayer::Impl::matchAck(const sip::Message& ack) {
   if (ack.topVia().rfc3261Branch()) {
     auto [lo, hi] = byBranch_.equal_range(detail::branchKey(ack.topVia()));
     for (auto it = lo; it != hi; ++it) {
-      ServerTxn& txn = servers_.at(it->second);
-      if (txn.invite) {
-        return &txn;
+      if (it->second->invite) {
+        return it->second;
       }
     }
     return nullptr;
   }
   auto [lo, hi] = byDialog_.equal_range(detail::dialogKey(ack));
   for (auto it = lo; it != hi; ++it) {
-    ServerTxn& txn = servers_.at(it->second);
+    ServerTxn& txn = *it->second;
     if (txn.legacy && txn.invite && !txn.old->responseToTag.empty() &&
         txn.old->responseToTag == ack.to().tag() && legacyUriAndViaMatch(txn, ack)) {
       return &txn;
@@ -202,14 +206,14 @@ ServerTxn* TransactionLayer::Impl::matchAck(const sip::Message& ack) {
 
 // §8.2.2.2: only requests without a To tag; same From tag, Call-ID and CSeq
 // (number and method) as a live transaction the request did not match.
-bool TransactionLayer::Impl::isMerged(const sip::Message& req) const {
+bool TransactionLayer::Impl::isMerged(const sip::Message& req, std::string_view dialogKey) const {
   if (!req.to().tag().empty()) {
     return false;
   }
   const std::string_view method = detail::methodToken(req);
-  auto [lo, hi] = byDialog_.equal_range(detail::dialogKey(req));
+  auto [lo, hi] = byDialog_.equal_range(dialogKey);
   for (auto it = lo; it != hi; ++it) {
-    if (servers_.at(it->second).method == method) {
+    if (it->second->method == method) {
       return true;
     }
   }
@@ -226,7 +230,7 @@ std::optional<TransactionLayer::CancelTarget> TransactionLayer::Impl::findCancel
   if (cancel.topVia().rfc3261Branch()) {
     auto [lo, hi] = byBranch_.equal_range(detail::branchKey(cancel.topVia()));
     for (auto it = lo; it != hi && found == nullptr; ++it) {
-      const ServerTxn& txn = servers_.at(it->second);
+      const ServerTxn& txn = *it->second;
       if (eligible(txn)) {
         found = &txn;
       }
@@ -234,7 +238,7 @@ std::optional<TransactionLayer::CancelTarget> TransactionLayer::Impl::findCancel
   } else {
     auto [lo, hi] = byDialog_.equal_range(detail::dialogKey(cancel));
     for (auto it = lo; it != hi && found == nullptr; ++it) {
-      const ServerTxn& txn = servers_.at(it->second);
+      const ServerTxn& txn = *it->second;
       if (txn.legacy && eligible(txn) && txn.old->toTag == cancel.to().tag() &&
           legacyUriAndViaMatch(txn, cancel)) {
         found = &txn;
@@ -251,19 +255,19 @@ std::optional<TransactionLayer::CancelTarget> TransactionLayer::Impl::findCancel
   return target;
 }
 
-void TransactionLayer::Impl::indexServer(const ServerTxn& txn) {
+void TransactionLayer::Impl::indexServer(ServerTxn& txn) {
   if (!txn.legacy) {
-    byBranch_.emplace(txn.branchKey, txn.id);
+    byBranch_.emplace(txn.branchKey, &txn);
   }
-  byDialog_.emplace(txn.dialogKey, txn.id);
+  byDialog_.emplace(txn.dialogKey, &txn);
 }
 
 namespace {
 template <class Index>
-void eraseEntry(Index& index, std::string_view key, ServerTxnId id) {
+void eraseEntry(Index& index, std::string_view key, const ServerTxn* txn) {
   auto [lo, hi] = index.equal_range(key);
   for (auto it = lo; it != hi; ++it) {
-    if (it->second == id) {
+    if (it->second == txn) {
       index.erase(it);
       return;
     }
@@ -273,9 +277,9 @@ void eraseEntry(Index& index, std::string_view key, ServerTxnId id) {
 
 void TransactionLayer::Impl::unindexServer(const ServerTxn& txn) {
   if (!txn.legacy) {
-    eraseEntry(byBranch_, txn.branchKey, txn.id);
+    eraseEntry(byBranch_, txn.branchKey, &txn);
   }
-  eraseEntry(byDialog_, txn.dialogKey, txn.id);
+  eraseEntry(byDialog_, txn.dialogKey, &txn);
 }
 
 }  // namespace parley::txn

@@ -83,7 +83,10 @@ void TransactionLayer::Impl::receiveRequest(sip::Message&& req, const sip::Peer&
     return;
   }
 
-  if (ServerTxn* txn = matchRequest(req)) {
+  const bool rfc3261 = req.topVia().rfc3261Branch();
+  std::string branchKey = rfc3261 ? detail::branchKey(req.topVia()) : std::string();
+  std::string dialogKey = detail::dialogKey(req);
+  if (ServerTxn* txn = matchRequest(req, branchKey, dialogKey)) {
     // A retransmission: absorbed in Trying (and INVITE Proceeding without a
     // provisional, and Confirmed); otherwise the last response is resent.
     ++stats_.requestRetransmissions;
@@ -103,7 +106,7 @@ void TransactionLayer::Impl::receiveRequest(sip::Message&& req, const sip::Peer&
   }
 
   RequestContext ctx;
-  ctx.merged = isMerged(req);
+  ctx.merged = isMerged(req, dialogKey);
   if (ctx.merged) {
     ++stats_.mergedRequests;
   }
@@ -112,17 +115,17 @@ void TransactionLayer::Impl::receiveRequest(sip::Message&& req, const sip::Peer&
   txn.id = nextId_++;
   txn.invite = req.method() == sip::Method::Invite;
   txn.reliable = sip::isReliable(from.transport);
-  txn.legacy = !req.topVia().rfc3261Branch();
+  txn.legacy = !rfc3261;
   txn.state = txn.invite ? ServerState::Proceeding : ServerState::Trying;
   txn.method = detail::methodToken(req);
-  txn.dialogKey = detail::dialogKey(req);
+  txn.dialogKey = dialogKey;
   if (txn.legacy) {
     txn.old = std::make_unique<LegacyMatch>();
     txn.old->requestUri = std::string(req.requestLine().uriText);
     txn.old->toTag = std::string(req.to().tag());
     txn.old->viaCanonical = detail::viaCanonical(req.topVia());
   } else {
-    txn.branchKey = detail::branchKey(req.topVia());
+    txn.branchKey = branchKey;
   }
   txn.replyTo = responseDestination(req.topVia(), from);
   txn.tryingHeaders = tryingRows(req, from);
