@@ -1,7 +1,6 @@
 // Matching requests to server transactions (RFC 3261 §17.2.3), merged-request
 // detection (§8.2.2.2) and CANCEL targets (§9.2).
 #include <algorithm>
-#include <cctype>
 #include <string>
 #include <utility>
 #include <vector>
@@ -17,9 +16,13 @@ namespace detail {
 namespace {
 constexpr char kSep = '\x1f';  // cannot occur in a token, host or Call-ID
 
+// ASCII only (hosts, tokens), whatever the locale; one resize, no libc call per character.
 void appendLower(std::string& out, std::string_view s) {
-  for (char c : s) {
-    out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  const std::size_t at = out.size();
+  out.resize(at + s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    out[at + i] = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
   }
 }
 }  // namespace
